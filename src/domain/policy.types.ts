@@ -62,3 +62,15 @@ export interface ResolvedPolicy {
   readonly acl: readonly AclRule[];
   readonly noMatch: 'allow' | 'deny' | 'ignore';
 }
+
+/** Outcome of matching the ACL rules (stateless; the client machine combines it with bans, quarantine and limits). */
+export interface AclVerdict {
+  readonly permission: 'allow' | 'deny' | 'no_match';
+  /** Index of the matching rule in `acl`, when one matched. */
+  readonly rule?: number;
+  /** e.g. `allow publish "devices/${clientid}/#" matched devices/c1/temp`. */
+  readonly detail: string;
+}
+
+/** Outcome of checking `users` credentials (done off the event loop, before the machine steps). */
+export type Credentials = 'ok' | 'bad_password' | 'unknown_user' | 'not_checked';

@@ -1,0 +1,165 @@
+/**
+ * The load generator core: keeps `concurrency` unary gRPC calls in flight over
+ * `connections` HTTP/2 connections, sending pre-encoded frames (no protobuf
+ * work, no grpc-js client), for a warm-up and then a measured window. Each
+ * in-flight slot behaves like one EMQX client process: it walks one client
+ * session's calls strictly one after another, then takes the next session;
+ * a session's calls all use one connection, chosen by hashing the client id
+ * (as grpc-erl's hash pool does). Loopback only.
+ *
+ * A call counts as OK when the response has `:status` 200 and `grpc-status` 0
+ * (in the trailers, or in the headers of a trailers-only response).
+ */
+import { performance } from 'node:perf_hooks';
+import type { FrameSet } from './frames.js';
+import { Histogram, type HistogramData } from './histogram.js';
+import { openConnection, type CallConnection, type ClientKind } from './transports.js';
+
+export interface LoadOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Calls in flight at any time. */
+  readonly concurrency: number;
+  /** HTTP/2 connections (EMQX's pool_size; 5.x default 8). */
+  readonly connections: number;
+  readonly warmupMs: number;
+  readonly durationMs: number;
+  /** HTTP/2 client: `raw` (default) or `node` (node:http2). */
+  readonly client?: ClientKind;
+  /** How long in-flight calls may take to finish after the window (default 10 s). */
+  readonly drainMs?: number;
+  /** Called when the measured window starts and ends (the runner samples server CPU then). */
+  readonly onPhase?: (phase: 'measure' | 'end') => void;
+}
+
+export interface LoadResult {
+  /** Calls that completed inside the measured window (OK or not). */
+  readonly calls: number;
+  readonly errors: number;
+  /** Error counts by kind: `grpc-status N`, `http N`, `rst N`, `connection lost`… */
+  readonly errorKinds: Readonly<Record<string, number>>;
+  /** Length of the measured window, ms. */
+  readonly elapsedMs: number;
+  /** Latency of the calls completed in the window. */
+  readonly latency: HistogramData;
+  /** CPU time this generator process used in the window, µs. */
+  readonly cpuUserUs: number;
+  readonly cpuSystemUs: number;
+  /** Set when the run had to stop early (connection lost, server gone). */
+  readonly fatal?: string;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i += 1) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Run one bounded load against host:port; resolves when the window is over and in-flight calls drained. */
+export async function runLoad(set: FrameSet, opts: LoadOptions): Promise<LoadResult> {
+  if (!LOOPBACK.has(opts.host)) throw new Error(`bench: loopback targets only, not ${opts.host}`);
+  if (set.sessions.length === 0) throw new Error('bench: empty frame set');
+  const concurrency = Math.max(1, Math.floor(opts.concurrency));
+  if (concurrency > set.sessions.length) throw new Error(`bench: ${concurrency} in flight needs at least as many client ids (have ${set.sessions.length})`);
+  const nConn = Math.max(1, Math.floor(opts.connections));
+  const conns: CallConnection[] = [];
+  try {
+    for (let i = 0; i < nConn; i += 1) conns.push(await openConnection(opts.client ?? 'raw', opts.host, opts.port));
+  } catch (err) {
+    await Promise.all(conns.map((c) => c.close()));
+    throw err;
+  }
+  const connOf = Uint16Array.from(set.sessions, (s) => fnv1a(s.clientid) % nConn);
+
+  const hist = new Histogram();
+  const errorKinds: Record<string, number> = {};
+  let measuring = false;
+  let stopping = false;
+  let calls = 0;
+  let errors = 0;
+  let inFlight = 0;
+  let cursor = 0;
+  let fatal: string | undefined;
+  let finish: () => void = () => undefined;
+  const drained = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+
+  /** Start call `callIdx` of session `sessionIdx`; when it completes, the slot moves on. */
+  const issue = (sessionIdx: number, callIdx: number): void => {
+    const session = set.sessions[sessionIdx];
+    const call = session?.calls[callIdx];
+    const conn = conns[connOf[sessionIdx] ?? 0];
+    if (!session || !call || !conn) throw new Error('bench: slot out of range');
+    inFlight += 1;
+    const started = performance.now();
+    conn.call(call, (status) => {
+      inFlight -= 1;
+      if (measuring) {
+        calls += 1;
+        hist.record((performance.now() - started) * 1000);
+        if (status !== '0') {
+          errors += 1;
+          const kind = /^\d+$/.test(status) ? `grpc-status ${status}` : status;
+          errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
+        }
+      }
+      if (status === 'connection lost') fatal ??= conn.fatal ?? 'connection lost';
+      if (stopping || fatal !== undefined) {
+        if (inFlight === 0) finish();
+        return;
+      }
+      if (callIdx + 1 < session.calls.length) {
+        issue(sessionIdx, callIdx + 1);
+      } else {
+        const next = cursor;
+        cursor = (cursor + 1) % set.sessions.length;
+        issue(next, 0);
+      }
+    });
+  };
+
+  for (let slot = 0; slot < concurrency; slot += 1) {
+    const s = cursor;
+    cursor = (cursor + 1) % set.sessions.length;
+    issue(s, 0);
+  }
+
+  await sleep(opts.warmupMs);
+  measuring = true;
+  opts.onPhase?.('measure');
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await sleep(opts.durationMs);
+  measuring = false;
+  stopping = true;
+  const t1 = performance.now();
+  const cpu = process.cpuUsage(cpu0);
+  opts.onPhase?.('end');
+  if (inFlight === 0) finish();
+  const drainMs = opts.drainMs ?? 10_000;
+  const drainTimer = setTimeout(() => {
+    fatal ??= `${inFlight} calls still in flight ${drainMs} ms after the window`;
+    finish();
+  }, drainMs);
+  await drained;
+  clearTimeout(drainTimer);
+  await Promise.all(conns.map((c) => c.close()));
+  return {
+    calls,
+    errors,
+    errorKinds,
+    elapsedMs: t1 - t0,
+    latency: hist.data(),
+    cpuUserUs: cpu.user,
+    cpuSystemUs: cpu.system,
+    ...(fatal !== undefined ? { fatal } : {}),
+  };
+}

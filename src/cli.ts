@@ -1,0 +1,143 @@
+/**
+ * The `hookwarden` command. Parses argv, dispatches to a subcommand, and
+ * returns the exit code (bin/hookwarden.js sets it).
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { AppError } from './errors.js';
+
+const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+const SERVE_OPTIONS = {
+  config: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  policy: { type: 'string' },
+  'log-level': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'tls-require-client-cert': { type: 'boolean' },
+  'max-message-size': { type: 'string' },
+  'answer-allow': { type: 'string' },
+  deadline: { type: 'string' },
+  'fallback-authenticate': { type: 'string' },
+  'fallback-authorize': { type: 'string' },
+  'fallback-publish': { type: 'string' },
+  'message-events': { type: 'string' },
+  'message-topics': { type: 'string' },
+  'exclude-hooks': { type: 'string' },
+  'policy-watch': { type: 'string' },
+  'max-clients': { type: 'string' },
+  'hot-clients': { type: 'string' },
+  'shutdown-grace': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+export const HELP = `hookwarden ${VERSION} — external hook processor for EMQX (ExHook v1, v2, v3 on one port)
+
+Usage:
+  hookwarden serve [options]          run the gRPC hook server (default port 9000, h2c)
+  hookwarden check-policy FILE        validate a policy file; prints every error, exits 1 on any
+  hookwarden hash-password            read a password on stdin, print a password_hash for policy users
+  hookwarden --version | --help
+
+serve options (each also settable in the config file and by environment, see docs/CONFIG.md):
+  --config FILE                 YAML/JSON configuration file          (HOOKWARDEN_CONFIG)
+  --port N                      hook port, 0 = any free port (9000)   (HOOKWARDEN_PORT)
+  --host ADDR                   listen address (0.0.0.0)              (HOOKWARDEN_HOST)
+  --policy FILE                 policy file, hot-reloaded (none)      (HOOKWARDEN_POLICY)
+  --log-level LEVEL             fatal|error|warn|info|debug|trace|silent (info)
+  --tls-cert FILE --tls-key FILE [--tls-ca FILE --tls-require-client-cert]
+                                serve TLS (EMQX https:// URLs); verify client certificates
+  --deadline DURATION           internal deadline for valued hooks (1s)
+  --fallback-authenticate|--fallback-authorize|--fallback-publish allow|deny|ignore
+                                answer when the deadline passes or deciding fails (ignore)
+  --answer-allow continue|stop  ValuedResponse type of an allow (continue)
+  --message-events LIST         also mount message.delivered,message.acked,message.dropped
+  --message-topics LIST         topic filters for message.* hooks (all)
+  --max-clients N               clients tracked before the least recent is forgotten (1000000)
+  --shutdown-grace DURATION     how long in-flight calls may finish on SIGTERM (10s)
+`;
+
+/** Run the CLI; resolves to the exit code. `serve` resolves only when the server stops. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(HELP);
+      return command === undefined ? 1 : 0;
+    case '--version':
+    case '-v':
+    case 'version':
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
+    case 'serve':
+      return serveCommand(rest);
+    case 'check-policy':
+      return checkPolicyCommand(rest);
+    case 'hash-password':
+      return hashPasswordCommand();
+    default:
+      process.stderr.write(`hookwarden: unknown command "${command}". Run "hookwarden --help" for the list.\n`);
+      return 2;
+  }
+}
+
+async function serveCommand(args: readonly string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...args], options: SERVE_OPTIONS, strict: true, allowPositionals: false }));
+  } catch (err) {
+    process.stderr.write(`hookwarden serve: ${(err as Error).message}. Run "hookwarden --help".\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const { loadConfig } = await import('./config.js');
+  const { serve } = await import('./main.js');
+  let config;
+  try {
+    config = loadConfig(values);
+  } catch (err) {
+    process.stderr.write(`hookwarden: ${err instanceof AppError ? err.message : String(err)}\n`);
+    return 2;
+  }
+  return serve(config);
+}
+
+async function checkPolicyCommand(args: readonly string[]): Promise<number> {
+  const file = args[0];
+  if (!file || args.length > 1) {
+    process.stderr.write('usage: hookwarden check-policy FILE\n');
+    return 2;
+  }
+  const { checkPolicyFile, formatErrors } = await import('./policy/check.js');
+  const result = await checkPolicyFile(file);
+  if (result.errors.length > 0) {
+    process.stderr.write(`${file}: ${result.errors.length} error(s)\n${formatErrors(result.errors)}\n`);
+    return 1;
+  }
+  process.stdout.write(`${file}: ok. ${result.summary}\n`);
+  return 0;
+}
+
+async function hashPasswordCommand(): Promise<number> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  if (!password) {
+    process.stderr.write('hookwarden hash-password: give the password on stdin, e.g. printf %s "$PW" | hookwarden hash-password\n');
+    return 2;
+  }
+  const { hashPassword } = await import('./policy/users.js');
+  process.stdout.write(`${await hashPassword(password)}\n`);
+  return 0;
+}

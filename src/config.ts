@@ -1,0 +1,261 @@
+/**
+ * Configuration: defaults < config file (YAML/JSON) < environment < flags.
+ * The sole reader of process.env. Every problem is reported at once, each
+ * naming the key and the fix; the result is frozen.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { Outcome } from './domain/decision.js';
+import type { HookName } from './domain/hook-event.js';
+import { AppError } from './errors.js';
+import { parseDurationMs, parseSizeBytes } from './domain/units.js';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type MessageEventHook = 'message.delivered' | 'message.acked' | 'message.dropped';
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly tls?: { certFile: string; keyFile: string; caFile?: string; requireClientCert: boolean };
+  readonly maxMessageBytes: number;
+  readonly allowType: 'CONTINUE' | 'STOP_AND_RETURN';
+  readonly deadlineMs: number;
+  readonly fallback: { readonly 'client.authenticate': Outcome; readonly 'client.authorize': Outcome; readonly 'message.publish': Outcome };
+  /** High-volume notification hooks to mount (none by default). */
+  readonly messageEvents: readonly MessageEventHook[];
+  /** Topic filters for message.* hooks; empty = all. */
+  readonly messageTopics: readonly string[];
+  /** Hooks never mounted, whatever the policy needs. */
+  readonly excludeHooks: readonly HookName[];
+  readonly policyFile?: string;
+  readonly watchPolicy: boolean;
+  readonly maxClients: number;
+  readonly hotClients: number;
+  readonly logLevel: LogLevel;
+  readonly shutdownGraceMs: number;
+}
+
+export const DEFAULTS: Config = Object.freeze({
+  host: '0.0.0.0',
+  port: 9000,
+  maxMessageBytes: 16 * 1024 * 1024,
+  allowType: 'CONTINUE',
+  deadlineMs: 1000,
+  fallback: { 'client.authenticate': 'ignore', 'client.authorize': 'ignore', 'message.publish': 'ignore' } as Config['fallback'],
+  messageEvents: [],
+  messageTopics: [],
+  excludeHooks: [],
+  watchPolicy: true,
+  maxClients: 1_000_000,
+  hotClients: 20_000,
+  logLevel: 'info',
+  shutdownGraceMs: 10_000,
+});
+
+/** Flags as the CLI parsed them (already split into name → value). */
+export type Flags = Readonly<Record<string, string | boolean | undefined>>;
+
+export interface ConfigIssue {
+  readonly key: string;
+  readonly message: string;
+  readonly fix: string;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const OUTCOMES: readonly Outcome[] = ['allow', 'deny', 'ignore'];
+const MESSAGE_EVENTS: readonly MessageEventHook[] = ['message.delivered', 'message.acked', 'message.dropped'];
+
+type Raw = Record<string, unknown>;
+const isObj = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Map of every accepted key: file path, env var, flag. */
+const KEYS = {
+  host: { file: 'listen.host', env: 'HOOKWARDEN_HOST', flag: 'host' },
+  port: { file: 'listen.port', env: 'HOOKWARDEN_PORT', flag: 'port' },
+  tlsCert: { file: 'tls.cert_file', env: 'HOOKWARDEN_TLS_CERT_FILE', flag: 'tls-cert' },
+  tlsKey: { file: 'tls.key_file', env: 'HOOKWARDEN_TLS_KEY_FILE', flag: 'tls-key' },
+  tlsCa: { file: 'tls.ca_file', env: 'HOOKWARDEN_TLS_CA_FILE', flag: 'tls-ca' },
+  tlsRequire: { file: 'tls.require_client_cert', env: 'HOOKWARDEN_TLS_REQUIRE_CLIENT_CERT', flag: 'tls-require-client-cert' },
+  maxMessage: { file: 'max_message_size', env: 'HOOKWARDEN_MAX_MESSAGE_SIZE', flag: 'max-message-size' },
+  allow: { file: 'answer.allow', env: 'HOOKWARDEN_ANSWER_ALLOW', flag: 'answer-allow' },
+  deadline: { file: 'deadline.valued', env: 'HOOKWARDEN_DEADLINE', flag: 'deadline' },
+  fbAuthn: { file: 'deadline.fallback.authenticate', env: 'HOOKWARDEN_FALLBACK_AUTHENTICATE', flag: 'fallback-authenticate' },
+  fbAuthz: { file: 'deadline.fallback.authorize', env: 'HOOKWARDEN_FALLBACK_AUTHORIZE', flag: 'fallback-authorize' },
+  fbPub: { file: 'deadline.fallback.publish', env: 'HOOKWARDEN_FALLBACK_PUBLISH', flag: 'fallback-publish' },
+  msgEvents: { file: 'hooks.message_events', env: 'HOOKWARDEN_MESSAGE_EVENTS', flag: 'message-events' },
+  msgTopics: { file: 'hooks.message_topics', env: 'HOOKWARDEN_MESSAGE_TOPICS', flag: 'message-topics' },
+  exclude: { file: 'hooks.exclude', env: 'HOOKWARDEN_EXCLUDE_HOOKS', flag: 'exclude-hooks' },
+  policy: { file: 'policy.file', env: 'HOOKWARDEN_POLICY', flag: 'policy' },
+  watch: { file: 'policy.watch', env: 'HOOKWARDEN_POLICY_WATCH', flag: 'policy-watch' },
+  maxClients: { file: 'registry.max_clients', env: 'HOOKWARDEN_MAX_CLIENTS', flag: 'max-clients' },
+  hotClients: { file: 'registry.hot_clients', env: 'HOOKWARDEN_HOT_CLIENTS', flag: 'hot-clients' },
+  logLevel: { file: 'log.level', env: 'HOOKWARDEN_LOG_LEVEL', flag: 'log-level' },
+  grace: { file: 'shutdown.grace', env: 'HOOKWARDEN_SHUTDOWN_GRACE', flag: 'shutdown-grace' },
+} as const;
+type Key = keyof typeof KEYS;
+
+/** Every file key, for unknown-key detection. */
+const FILE_KEYS = new Set<string>(Object.values(KEYS).map((k) => k.file));
+const FILE_SECTIONS = new Set([...FILE_KEYS].filter((k) => k.includes('.')).flatMap((k) => {
+  const parts = k.split('.');
+  return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('.'));
+}));
+
+function flatten(obj: Raw, prefix: string, out: Map<string, unknown>, issues: ConfigIssue[]): void {
+  for (const [k, v] of Object.entries(obj)) {
+    const path = prefix ? `${prefix}.${k}` : k;
+    if (FILE_KEYS.has(path)) out.set(path, v);
+    else if (FILE_SECTIONS.has(path) && isObj(v)) flatten(v, path, out, issues);
+    else
+      issues.push({
+        key: path,
+        message: `unknown configuration key "${path}"`,
+        fix: `remove it; known keys: ${[...FILE_KEYS].sort().join(', ')}`,
+      });
+  }
+}
+
+/**
+ * Build the configuration. `configFile` is read when given (flag `--config`
+ * or HOOKWARDEN_CONFIG). Throws AppError EXH_CONFIG_INVALID listing every issue.
+ */
+export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): Config {
+  const issues: ConfigIssue[] = [];
+  const file = new Map<string, unknown>();
+  const configFile = str(flags.config) ?? env.HOOKWARDEN_CONFIG;
+  if (configFile) {
+    try {
+      const parsed: unknown = parseYaml(readFileSync(configFile, 'utf8'));
+      if (parsed !== null && parsed !== undefined) {
+        if (isObj(parsed)) flatten(parsed, '', file, issues);
+        else issues.push({ key: '(file)', message: `${configFile} is not a mapping`, fix: 'write "key: value" pairs, see docs/CONFIG.md' });
+      }
+    } catch (err) {
+      issues.push({
+        key: '(file)',
+        message: `cannot read config file ${configFile}: ${(err as Error).message}`,
+        fix: 'check the path given by --config or HOOKWARDEN_CONFIG and its YAML syntax',
+      });
+    }
+  }
+  const get = (key: Key): { value: unknown; from: string } | undefined => {
+    const spec = KEYS[key];
+    const f = flags[spec.flag];
+    if (f !== undefined) return { value: f, from: `--${spec.flag}` };
+    const e = env[spec.env];
+    if (e !== undefined && e !== '') return { value: e, from: spec.env };
+    if (file.has(spec.file)) return { value: file.get(spec.file), from: spec.file };
+    return undefined;
+  };
+  const p = new Parser(issues, get);
+  const certFile = p.string('tlsCert');
+  const keyFile = p.string('tlsKey');
+  const caFile = p.string('tlsCa');
+  const requireClientCert = p.bool('tlsRequire') ?? false;
+  if ((certFile === undefined) !== (keyFile === undefined))
+    issues.push({ key: 'tls', message: 'tls needs both cert_file and key_file', fix: 'set both tls.cert_file and tls.key_file (or neither for plaintext h2c)' });
+  if (requireClientCert && !caFile)
+    issues.push({ key: 'tls.require_client_cert', message: 'require_client_cert needs a CA to verify against', fix: 'set tls.ca_file' });
+  const allow = p.oneOf('allow', ['continue', 'stop'] as const);
+  const config: Config = {
+    host: p.string('host') ?? DEFAULTS.host,
+    port: p.int('port', 0, 65535) ?? DEFAULTS.port,
+    ...(certFile && keyFile ? { tls: { certFile, keyFile, ...(caFile ? { caFile } : {}), requireClientCert } } : {}),
+    maxMessageBytes: p.size('maxMessage') ?? DEFAULTS.maxMessageBytes,
+    allowType: allow === undefined ? DEFAULTS.allowType : allow === 'stop' ? 'STOP_AND_RETURN' : 'CONTINUE',
+    deadlineMs: p.duration('deadline', 1, 4900) ?? DEFAULTS.deadlineMs,
+    fallback: {
+      'client.authenticate': p.oneOf('fbAuthn', OUTCOMES) ?? DEFAULTS.fallback['client.authenticate'],
+      'client.authorize': p.oneOf('fbAuthz', OUTCOMES) ?? DEFAULTS.fallback['client.authorize'],
+      'message.publish': p.oneOf('fbPub', OUTCOMES) ?? DEFAULTS.fallback['message.publish'],
+    },
+    messageEvents: p.list('msgEvents', (s) => (MESSAGE_EVENTS as readonly string[]).includes(s), MESSAGE_EVENTS.join(', ')) as MessageEventHook[] ?? DEFAULTS.messageEvents,
+    messageTopics: p.list('msgTopics', (s) => s.length > 0, 'MQTT topic filters such as "t/#"') ?? DEFAULTS.messageTopics,
+    excludeHooks: (p.list('exclude', (s) => s.includes('.'), 'hook names such as client.connack') as HookName[] | undefined) ?? DEFAULTS.excludeHooks,
+    ...(p.string('policy') ? { policyFile: p.string('policy') as string } : {}),
+    watchPolicy: p.bool('watch') ?? DEFAULTS.watchPolicy,
+    maxClients: p.int('maxClients', 1, 100_000_000) ?? DEFAULTS.maxClients,
+    hotClients: p.int('hotClients', 1, 10_000_000) ?? DEFAULTS.hotClients,
+    logLevel: p.oneOf('logLevel', LOG_LEVELS) ?? DEFAULTS.logLevel,
+    shutdownGraceMs: p.duration('grace', 0, 600_000) ?? DEFAULTS.shutdownGraceMs,
+  };
+  if (issues.length > 0) {
+    throw new AppError('EXH_CONFIG_INVALID', `invalid configuration:\n${formatIssues(issues)}`);
+  }
+  return Object.freeze(config);
+}
+
+export const formatIssues = (issues: readonly ConfigIssue[]): string =>
+  issues.map((i) => `  - ${i.key}: ${i.message}. Fix: ${i.fix}`).join('\n');
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+class Parser {
+  constructor(
+    private readonly issues: ConfigIssue[],
+    private readonly get: (key: Key) => { value: unknown; from: string } | undefined,
+  ) {}
+
+  private bad(from: string, message: string, fix: string): undefined {
+    this.issues.push({ key: from, message, fix });
+    return undefined;
+  }
+
+  string(key: Key): string | undefined {
+    const v = this.get(key);
+    if (!v) return undefined;
+    if (typeof v.value === 'string') return v.value === '' ? undefined : v.value;
+    return this.bad(v.from, `expected a string, got ${JSON.stringify(v.value)}`, 'quote the value');
+  }
+
+  int(key: Key, min: number, max: number): number | undefined {
+    const v = this.get(key);
+    if (!v) return undefined;
+    const n = typeof v.value === 'number' ? v.value : typeof v.value === 'string' && /^\d+$/.test(v.value) ? Number(v.value) : NaN;
+    if (!Number.isInteger(n) || n < min || n > max)
+      return this.bad(v.from, `expected a whole number from ${min} to ${max}, got ${JSON.stringify(v.value)}`, `use e.g. ${min === 0 ? max : min}`);
+    return n;
+  }
+
+  bool(key: Key): boolean | undefined {
+    const v = this.get(key);
+    if (!v) return undefined;
+    if (v.value === true || v.value === 'true' || v.value === '1') return true;
+    if (v.value === false || v.value === 'false' || v.value === '0') return false;
+    return this.bad(v.from, `expected true or false, got ${JSON.stringify(v.value)}`, 'use true or false');
+  }
+
+  oneOf<T extends string>(key: Key, allowed: readonly T[]): T | undefined {
+    const v = this.get(key);
+    if (!v) return undefined;
+    if (typeof v.value === 'string' && (allowed as readonly string[]).includes(v.value)) return v.value as T;
+    return this.bad(v.from, `expected one of ${allowed.join(' | ')}, got ${JSON.stringify(v.value)}`, `use ${allowed[0]}`);
+  }
+
+  duration(key: Key, minMs: number, maxMs: number): number | undefined {
+    const v = this.get(key);
+    if (!v) return undefined;
+    const ms = typeof v.value === 'number' ? v.value : typeof v.value === 'string' ? parseDurationMs(v.value) : undefined;
+    if (ms === undefined || ms < minMs || ms > maxMs)
+      return this.bad(v.from, `expected a duration from ${minMs}ms to ${maxMs}ms, got ${JSON.stringify(v.value)}`, 'use e.g. "500ms", "1s" or "2m"');
+    return ms;
+  }
+
+  size(key: Key): number | undefined {
+    const v = this.get(key);
+    if (!v) return undefined;
+    const n = typeof v.value === 'number' ? v.value : typeof v.value === 'string' ? parseSizeBytes(v.value) : undefined;
+    if (n === undefined || n < 1024)
+      return this.bad(v.from, `expected a size of at least 1KB, got ${JSON.stringify(v.value)}`, 'use e.g. "16MB" or "512KB"');
+    return n;
+  }
+
+  list(key: Key, ok: (s: string) => boolean, expected: string): string[] | undefined {
+    const v = this.get(key);
+    if (!v) return undefined;
+    const items = Array.isArray(v.value) ? v.value : typeof v.value === 'string' ? v.value.split(',').map((s) => s.trim()).filter(Boolean) : null;
+    if (!items || !items.every((s): s is string => typeof s === 'string' && ok(s)))
+      return this.bad(v.from, `expected a list of ${expected}, got ${JSON.stringify(v.value)}`, `use a YAML list or a comma-separated string of ${expected}`);
+    return items;
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * The dispatcher behind the edge: routes each hook to its client's entry,
+ * prepares what the pure step needs (policy, ACL verdict, credentials), steps
+ * the machine, journals the record and hands back the decision.
+ *
+ * Hot path: a client with nothing queued is stepped synchronously and the
+ * decision is returned as a plain value, so the edge answers without a timer
+ * or a promise. Only a password check (async KDF) queues; everything after it
+ * for that client waits behind it, keeping per-client arrival order.
+ */
+import type { ClientEvent } from '../../machines/client/client.types.js';
+import { initialSnapshot, step, stateName } from '../../machines/client/client.step.js';
+import type { ClientEntry, StepResult } from '../actors/client-entry.js';
+import type { Registry } from '../actors/registry.js';
+import { decision, type Decision } from '../domain/decision.js';
+import { clientIdOf, type HookEvent, type NotificationEvent, type ValuedEvent } from '../domain/hook-event.js';
+import type { ResolvedPolicy } from '../domain/policy.types.js';
+import { evaluateAcl } from '../domain/acl.js';
+import type { Dispatcher, ProviderLoaded, ProviderUnloaded } from '../edge/edge.types.js';
+import type { JournalPort } from '../journal/journal.js';
+import { recordOf, type RecordOptions } from '../journal/record.js';
+import type { Logger } from '../observability/logger.js';
+import type { CredentialChecker } from '../policy/users.js';
+import { resolvePolicy, type PolicySet } from '../policy/policy-set.js';
+import { connKeyOf, isFromClient, toClientEvent, whoOf, type Prepared } from './client-event.js';
+import { DecisionLog } from './decision-log.js';
+import { BrokerNodes } from './broker-nodes.js';
+
+export interface HookServiceDeps {
+  readonly registry: Registry;
+  readonly journal: JournalPort;
+  /** Journal options: payloads are kept only when opted in. */
+  readonly record?: RecordOptions;
+  readonly policies: () => PolicySet;
+  readonly credentials: CredentialChecker;
+  readonly log: Logger;
+}
+
+export class HookService implements Dispatcher {
+  readonly nodes = new BrokerNodes();
+  readonly #deps: HookServiceDeps;
+  readonly #decisions: DecisionLog;
+  readonly #recordOptions: RecordOptions;
+
+  constructor(deps: HookServiceDeps) {
+    this.#deps = deps;
+    this.#recordOptions = deps.record ?? {};
+    this.#decisions = new DecisionLog(deps.log);
+  }
+
+  decide(event: ValuedEvent, _deadline: number): Decision | Promise<Decision> {
+    if (event.type === 'message.publish' && !isFromClient(event)) {
+      return decision('allow', {
+        code: 'publisher.not_a_client',
+        policy: '-',
+        detail: `publish from "${event.message.from}" is not an MQTT client's; not charged`,
+      });
+    }
+    const clientId = clientIdOf(event);
+    if (clientId === '') return this.#stateless(event);
+    const entry = this.#deps.registry.entry(clientId);
+    this.#learnWho(entry, event);
+    const policy = this.#policyOf(entry);
+    if (event.type === 'client.authenticate' && policy.authenticate === 'users') {
+      return entry.enqueue(
+        async () => {
+          const credentials = await this.#deps.credentials.check(event.client.username, event.password);
+          return toClientEvent(event, { policy: this.#policyOf(entry), credentials }) as ClientEvent;
+        },
+        (r, e) => this.#record(entry, event, e, r),
+      );
+    }
+    const prepared = this.#prepare(event, entry, policy);
+    const clientEvent = toClientEvent(event, prepared) as ClientEvent;
+    if (entry.idle) return this.#record(entry, event, clientEvent, entry.applyNow(clientEvent));
+    return entry.enqueue(
+      () => toClientEvent(event, this.#prepare(event, entry, this.#policyOf(entry))) as ClientEvent,
+      (r, e) => this.#record(entry, event, e, r),
+    );
+  }
+
+  notify(event: NotificationEvent): void {
+    try {
+      const clientId = clientIdOf(event);
+      if (clientId === '') return; // client.connect before EMQX assigned an id: nothing to key state on
+      const entry = this.#deps.registry.entry(clientId);
+      this.#learnWho(entry, event);
+      const clientEvent = toClientEvent(event, { policy: this.#policyOf(entry) });
+      if (!clientEvent) return;
+      if (entry.idle) this.#record(entry, event, clientEvent, entry.applyNow(clientEvent));
+      else void entry.enqueue(() => clientEvent, (r, e) => this.#record(entry, event, e, r));
+    } catch (err) {
+      this.#deps.log.error({ err, hook: event.type }, 'notification processing failed');
+    }
+  }
+
+  providerLoaded(info: ProviderLoaded): void {
+    this.nodes.loaded(info);
+    this.#deps.log.info(
+      { emqxNode: info.meta.node, cluster: info.meta.clusterName, version: info.broker.version, generation: info.generation },
+      'EMQX loaded hookwarden',
+    );
+  }
+
+  providerUnloaded(info: ProviderUnloaded): void {
+    this.nodes.unloaded(info);
+    this.#deps.log.info({ emqxNode: info.meta.node, generation: info.generation }, 'EMQX unloaded hookwarden');
+  }
+
+  /** No client id to key state on: decide from the default policy alone, tracking nothing. */
+  #stateless(event: ValuedEvent): Decision {
+    const policy = resolvePolicy(this.#deps.policies(), { clientid: '', username: '', peerhost: '' });
+    const ce = toClientEvent(event, { policy, credentials: 'not_checked', ...this.#aclFor(event, policy, '', '') });
+    const d = ce ? step(initialSnapshot(), ce).decision : undefined;
+    return d ?? decision(policy.noMatch, { code: 'default', policy: policy.name, detail: 'no client id' });
+  }
+
+  #prepare(event: HookEvent, entry: ClientEntry, policy: ResolvedPolicy): Prepared {
+    return { policy, ...this.#aclFor(event, policy, entry.clientId, entry.username) };
+  }
+
+  #aclFor(event: HookEvent, policy: ResolvedPolicy, clientid: string, username: string): Pick<Prepared, 'acl'> {
+    if (event.type !== 'client.authorize') return {};
+    return { acl: evaluateAcl(policy.acl, { clientid, username }, event.action, event.topic) };
+  }
+
+  #learnWho(entry: ClientEntry, event: HookEvent): void {
+    const who = whoOf(event);
+    if (who) {
+      if (who.username !== '' || entry.username === '') entry.username = who.username;
+      if (who.peerhost !== '') entry.peerhost = who.peerhost;
+    }
+  }
+
+  #policyOf(entry: ClientEntry): ResolvedPolicy {
+    const set = this.#deps.policies();
+    const key = `${set.revision}\u0000${entry.username}\u0000${entry.peerhost}`;
+    if (entry.policy === undefined || entry.policyKey !== key) {
+      entry.policy = resolvePolicy(set, { clientid: entry.clientId, username: entry.username, peerhost: entry.peerhost });
+      entry.policyKey = key;
+    }
+    return entry.policy;
+  }
+
+  /**
+   * Journal the step and return its decision. A valued record is appended
+   * before the answer: when the adapter must wait (file write, JetStream ack)
+   * the decision is returned as a promise resolved after the append.
+   */
+  #record(entry: ClientEntry, hook: HookEvent, event: ClientEvent, r: StepResult): Decision | Promise<Decision> {
+    const d = r.decision;
+    const conn = 'conn' in event ? event.conn : connKeyOfHook(hook);
+    const record = recordOf(
+      hook,
+      { clientId: entry.clientId, state: stateName(r.snapshot), facts: r.facts, ...(d ? { decision: d } : {}), ...(conn ? { conn } : {}) },
+      this.#recordOptions,
+    );
+    const ack = this.#deps.journal.append(record);
+    if (!d) {
+      ack?.catch((err: unknown) => this.#deps.log.warn({ err, clientId: entry.clientId, hook: hook.type }, 'journal append failed'));
+      return NO_DECISION;
+    }
+    this.#decisions.observe(entry.clientId, hook.type, d);
+    return ack === undefined ? d : ack.then(() => d);
+  }
+}
+
+const NO_DECISION = decision('ignore', { code: 'default', policy: '-', detail: 'notification' });
+
+function connKeyOfHook(hook: HookEvent): string | undefined {
+  switch (hook.type) {
+    case 'client.connect':
+    case 'client.connack':
+      return connKeyOf(hook.conn);
+    case 'message.publish':
+    case 'message.dropped':
+      return undefined;
+    default:
+      return connKeyOf(hook.client);
+  }
+}

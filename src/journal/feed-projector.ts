@@ -1,0 +1,222 @@
+/**
+ * The event feed for NATS subscribers: a PROJECTION of the journal, never a
+ * second write on the hook path. The projector follows the journal stream
+ * with an ordered consumer and republishes each entry's events (the hook
+ * event, then its `decision.*` event) into the feed stream
+ * (`HOOKWARDEN_FEED`, subjects `<prefix>.events.<category>.<name>.<key>`).
+ *
+ * Exactly-once per event, resumable: every feed message carries
+ * `Hw-Journal-Seq`, `Hw-Part`, `Hw-Parts` and `Nats-Msg-Id =
+ * <journal seq>:<part>`. On (re)start the projector reads the feed's last
+ * message and continues right after it; a crash between the publish and the
+ * bookkeeping is absorbed by the msgID dedup. Per client the order is the
+ * journal's (one connection, publishes in order). The cost is a small lag.
+ *
+ * Run it in one instance (or a few: the dedup window absorbs the overlap).
+ */
+import { DeliverPolicy, headers, type JetStreamClient, type JetStreamManager } from 'nats';
+import type { SubjectNames } from './client-key.js';
+import { decodeEntry, feedEventsOf, type FeedKind } from './events.js';
+import { ensureStream, type EnsureResult } from './nats-setup.js';
+
+export interface FeedOptions {
+  /** Run the projector in this instance (default true). Streams are ensured either way. */
+  readonly project?: boolean;
+  /** Feed stream name (default `HOOKWARDEN_FEED`). */
+  readonly stream?: string;
+  /** Feed retention (default 24 h). */
+  readonly maxAgeMs?: number;
+  readonly maxBytes?: number;
+  /** Kinds left out of the feed, e.g. `message.publish_checked`, `message.delivered`, `message.acked`. */
+  readonly exclude?: readonly FeedKind[];
+  /** Feed publishes in flight (default 128). */
+  readonly window?: number;
+}
+
+export const FEED_DEFAULTS = { stream: 'HOOKWARDEN_FEED', maxAgeMs: 24 * 3600 * 1000, window: 128, duplicateWindowMs: 120_000 } as const;
+
+export interface ProjectorDeps {
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly journalStream: string;
+  readonly names: SubjectNames;
+  readonly feed: FeedOptions;
+  readonly apiTimeoutMs: number;
+  readonly onError: (err: Error) => void;
+}
+
+interface Resume {
+  /** First journal sequence to project. */
+  readonly seq: number;
+  /** Parts of that entry already in the feed. */
+  readonly skipParts: number;
+  /** Instead of `seq`: the first journal entry stored at or after this time. */
+  readonly startTime?: string;
+}
+
+const decoder = new TextDecoder();
+const noop = (): void => undefined;
+
+export class FeedProjector {
+  readonly #deps: ProjectorDeps;
+  readonly #feedStream: string;
+  readonly #exclude: ReadonlySet<string>;
+  #stopped = false;
+  #stop: (() => void) | undefined;
+  #loop: Promise<void> | undefined;
+  #position = 0;
+  #published = 0;
+  #waiters: { seq: number; wake: () => void }[] = [];
+
+  private constructor(deps: ProjectorDeps) {
+    this.#deps = deps;
+    this.#feedStream = deps.feed.stream ?? FEED_DEFAULTS.stream;
+    this.#exclude = new Set(deps.feed.exclude ?? []);
+  }
+
+  /** Create or check the feed stream. */
+  static ensureFeedStream(jsm: JetStreamManager, names: SubjectNames, feed: FeedOptions): Promise<EnsureResult> {
+    return ensureStream(jsm, {
+      name: feed.stream ?? FEED_DEFAULTS.stream,
+      subject: names.feedAll,
+      description: 'hookwarden event feed: CloudEvents projected from the journal (docs/EVENTS.md)',
+      maxAgeMs: feed.maxAgeMs ?? FEED_DEFAULTS.maxAgeMs,
+      ...(feed.maxBytes ? { maxBytes: feed.maxBytes } : {}),
+      duplicateWindowMs: FEED_DEFAULTS.duplicateWindowMs,
+      allowDirect: false,
+    });
+  }
+
+  static start(deps: ProjectorDeps): FeedProjector {
+    const p = new FeedProjector(deps);
+    p.#loop = p.#run();
+    return p;
+  }
+
+  /** The newest journal sequence whose events are all in the feed (or excluded). */
+  get position(): number {
+    return this.#position;
+  }
+  get published(): number {
+    return this.#published;
+  }
+
+  /** Resolves true once `position >= seq`, false after `timeoutMs`. */
+  waitFor(seq: number, timeoutMs: number): Promise<boolean> {
+    if (this.#position >= seq) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const w = { seq, wake: () => resolve(true) };
+      this.#waiters.push(w);
+      setTimeout(() => {
+        this.#waiters = this.#waiters.filter((x) => x !== w);
+        resolve(false);
+      }, timeoutMs).unref();
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#stop?.();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
+      try {
+        await this.#project(await this.#resume());
+      } catch (err) {
+        if (!this.#stopped) this.#deps.onError(err as Error);
+      }
+      if (this.#stopped) break;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 500);
+        this.#stop = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** Where to continue: right after the feed's last message. */
+  async #resume(): Promise<Resume> {
+    const info = await this.#deps.jsm.streams.info(this.#feedStream);
+    if (info.state.last_seq === 0) return { seq: 0, skipParts: 0 };
+    if (info.state.messages === 0) {
+      // everything expired: continue with journal entries stored after the last feed message
+      return { seq: 0, skipParts: 0, startTime: info.state.last_ts };
+    }
+    const last = await this.#deps.jsm.streams.getMessage(this.#feedStream, { seq: info.state.last_seq });
+    const seq = Number(last.header.get('Hw-Journal-Seq'));
+    const part = Number(last.header.get('Hw-Part'));
+    const parts = Number(last.header.get('Hw-Parts'));
+    if (!Number.isInteger(seq) || seq <= 0) return { seq: 0, skipParts: 0 };
+    return part + 1 >= parts ? { seq: seq + 1, skipParts: 0 } : { seq, skipParts: part + 1 };
+  }
+
+  async #project(from: Resume): Promise<void> {
+    const { js, names } = this.#deps;
+    const oc = await js.consumers.get(this.#deps.journalStream, {
+      filterSubjects: names.journalAll,
+      ...(from.startTime
+        ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: from.startTime }
+        : from.seq > 1
+          ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from.seq }
+          : {}),
+    });
+    if (!from.startTime) this.#advance(from.seq - 1);
+    const iter = await oc.consume({ max_messages: 512 });
+    this.#stop = () => void iter.stop();
+    if (this.#stopped) void iter.stop();
+    const window = this.#deps.feed.window ?? FEED_DEFAULTS.window;
+    const inflight: { seq: number; done: Promise<unknown> | undefined }[] = [];
+    const settle = async (all: boolean): Promise<void> => {
+      while (inflight.length > 0 && (all || inflight.length >= window)) {
+        const head = inflight.shift() as { seq: number; done: Promise<unknown> | undefined };
+        if (head.done) await head.done;
+        this.#advance(head.seq);
+      }
+    };
+    try {
+      for await (const m of iter) {
+        const entry = decodeEntry(decoder.decode(m.data), m.seq);
+        const pubs: Promise<unknown>[] = [];
+        if (entry) {
+          const events = feedEventsOf(entry, this.#exclude);
+          events.forEach((fe, part) => {
+            if (m.seq === from.seq && part < from.skipParts) return;
+            const h = headers();
+            h.set('Content-Type', 'application/cloudevents+json');
+            h.set('Hw-Journal-Seq', String(m.seq));
+            h.set('Hw-Part', String(part));
+            h.set('Hw-Parts', String(events.length));
+            pubs.push(
+              js.publish(names.feed(fe.category, fe.name, entry.record.clientId), JSON.stringify(fe.event), {
+                msgID: `${m.seq}:${part}`,
+                headers: h,
+                timeout: this.#deps.apiTimeoutMs,
+              }),
+            );
+          });
+        }
+        const done = pubs.length === 0 ? undefined : pubs.length === 1 ? pubs[0] : Promise.all(pubs);
+        done?.catch(noop); // awaited in order by settle(); this only marks it handled
+        this.#published += pubs.length;
+        inflight.push({ seq: m.seq, done });
+        await settle(m.info.pending === 0);
+      }
+      await settle(true);
+    } finally {
+      await iter.close().catch(noop);
+    }
+  }
+
+  #advance(seq: number): void {
+    if (seq <= this.#position) return;
+    this.#position = seq;
+    if (this.#waiters.length === 0) return;
+    const ready = this.#waiters.filter((w) => w.seq <= seq);
+    this.#waiters = this.#waiters.filter((w) => w.seq > seq);
+    for (const w of ready) w.wake();
+  }
+}

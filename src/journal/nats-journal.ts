@@ -1,0 +1,510 @@
+/**
+ * The NATS JetStream journal (`--nats nats://HOST:PORT`).
+ *
+ * Layout (docs/EVENTS.md §NATS): stream `HOOKWARDEN_JOURNAL`, file storage,
+ * one replica, direct get on, subject `<prefix>.journal.<clientKey>` per
+ * client; each message is one stored entry (the CloudEvent plus, when the
+ * caller attached it, the client's packed snapshot), so `load` is ONE direct
+ * get `last_by_subj`.
+ *
+ * Appends of one client form a chain: each is published with
+ * `expect.lastSubjectSequence` = the previous record's sequence (the fence)
+ * and `msgID` = the record id (the dedup key), and the next starts when it
+ * is acknowledged, so records keep arrival order. Clients are independent
+ * and pipelined on one connection.
+ *
+ * - A timeout before the deadline is retried with the same msgID and
+ *   expectation: a retry never writes twice (dedup runs before the fence).
+ * - `ConflictError` (10071): another writer moved the client on. The
+ *   append and everything queued behind it are rejected, and the client is
+ *   fenced until `load()`, which re-reads its newest position.
+ * - `AppendTimeoutError`: the deadline passed; the record may still land.
+ *   The client is fenced the same way.
+ * - A client this instance never loaded is appended with expectation 0 (no
+ *   history): if it has history the append conflicts and the caller loads.
+ * - Notifications ride the same chains (published at once, not awaited);
+ *   a crash loses those not yet acknowledged, never a decision.
+ */
+import { LRUCache } from 'lru-cache';
+import {
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type NatsConnection,
+  type PubAck,
+  type StoredMsg,
+} from 'nats';
+import { subjectNames, type SubjectNames } from './client-key.js';
+import { decodeEntry, encodeEntry, toCloudEvent } from './events.js';
+import { FeedProjector, type FeedOptions } from './feed-projector.js';
+import {
+  isDurableByDefault,
+  type AppendAck,
+  type AppendOptions,
+  type CommonJournalOptions,
+  type JournalEntry,
+  type JournalPort,
+  type JournalRecord,
+  type JournalStats,
+  type LoadedClient,
+  type StoredSnapshot,
+} from './journal.js';
+import { AppendTimeoutError, ConflictError, JournalClosedError, JournalError } from './journal-errors.js';
+import { connectNats, type NatsConnectOptions } from './nats-connect.js';
+import { ensureStream, jetStreamManager, type StreamSpec } from './nats-setup.js';
+import { RecordIds, sourceOf } from './record-ids.js';
+
+export interface NatsJournalOptions extends CommonJournalOptions {
+  /** Use this connection (not closed by `close()`); else one is made from `connect`. */
+  readonly connection?: NatsConnection;
+  readonly connect?: NatsConnectOptions;
+  /** Subject prefix (default `hookwarden`). */
+  readonly prefix?: string;
+  /** Journal stream name (default `HOOKWARDEN_JOURNAL`). */
+  readonly stream?: string;
+  /** Records kept per client (default 1000). Never use max age alone: it would drop idle clients' state. */
+  readonly maxMsgsPerSubject?: number;
+  readonly maxAgeMs?: number;
+  readonly maxBytes?: number;
+  /** Dedup window of the stream (default 2 min). */
+  readonly duplicateWindowMs?: number;
+  /** Timeout of one JetStream API call or publish attempt (default 800 ms). */
+  readonly apiTimeoutMs?: number;
+  /** How long a notification is retried before it is dropped (default 30 s). */
+  readonly notificationTimeoutMs?: number;
+  /** Records queued or in flight over all clients before notifications are dropped (default 100 000). */
+  readonly maxPending?: number;
+  /** Idle clients whose newest position is remembered (default 200 000). */
+  readonly cursorCacheSize?: number;
+  /** The event feed for NATS subscribers; off when absent. */
+  readonly feed?: FeedOptions;
+}
+
+export const NATS_DEFAULTS = {
+  prefix: 'hookwarden',
+  stream: 'HOOKWARDEN_JOURNAL',
+  maxMsgsPerSubject: 1000,
+  duplicateWindowMs: 120_000,
+  apiTimeoutMs: 800,
+  appendTimeoutMs: 1500,
+  notificationTimeoutMs: 30_000,
+  maxPending: 100_000,
+  cursorCacheSize: 200_000,
+} as const;
+
+interface Item {
+  readonly id: string;
+  readonly body: Uint8Array;
+  readonly record: JournalRecord;
+  readonly deadline: number;
+  readonly resolve?: (ack: AppendAck) => void;
+  readonly reject?: (err: Error) => void;
+}
+
+interface Chain {
+  readonly clientId: string;
+  readonly subject: string;
+  lastSeq: number;
+  fenced: boolean;
+  readonly queue: Item[];
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const apiCode = (err: unknown): number | undefined => (err as { api_error?: { err_code?: number } }).api_error?.err_code;
+const natsCode = (err: unknown): string | undefined => (err as { code?: unknown }).code as string | undefined;
+
+/** Timeout of the JetStream calls made at start (stream creation can be slow on a busy server). */
+const SETUP_TIMEOUT_MS = 5000;
+
+/** nats.js 2.29 has direct get on the manager object but not in its interface type. */
+interface DirectGet {
+  getMessage(stream: string, query: { last_by_subj: string }): Promise<StoredMsg>;
+}
+function directGetOf(jsm: JetStreamManager): DirectGet {
+  const direct = (jsm as JetStreamManager & { direct?: DirectGet }).direct;
+  if (!direct || typeof direct.getMessage !== 'function') {
+    throw new JournalError('EXH_JOURNAL_SETUP', 'this nats.js has no direct get API: use the nats package 2.29');
+  }
+  return direct;
+}
+
+/** Cursor value of a fenced client: -(lastSeq + 1). */
+const fencedCursor = (lastSeq: number): number => -(lastSeq + 1);
+
+export class NatsJournal implements JournalPort {
+  readonly kind = 'nats' as const;
+  readonly names: SubjectNames;
+  readonly stream: string;
+  /** Tunable stream limits that differ from hookwarden's defaults (informational). */
+  readonly setupNotes: readonly string[];
+  readonly #nc: NatsConnection;
+  readonly #ownConnection: boolean;
+  readonly #js: JetStreamClient;
+  readonly #jsm: JetStreamManager;
+  readonly #direct: DirectGet;
+  readonly #opts: NatsJournalOptions;
+  readonly #ids = new RecordIds();
+  readonly #source: string;
+  readonly #machineVersion: number;
+  readonly #apiTimeoutMs: number;
+  readonly #chains = new Map<string, Chain>();
+  readonly #cursors: LRUCache<string, number>;
+  #projector: FeedProjector | undefined;
+  #closed = false;
+  #pending = 0;
+  #idle: (() => void)[] = [];
+  #appended = 0;
+  #stored = 0;
+  #conflicts = 0;
+  #timeouts = 0;
+  #dropped = 0;
+
+  private constructor(nc: NatsConnection, own: boolean, jsm: JetStreamManager, opts: NatsJournalOptions, notes: string[]) {
+    this.#nc = nc;
+    this.#ownConnection = own;
+    this.#jsm = jsm;
+    this.#direct = directGetOf(jsm);
+    this.#opts = opts;
+    this.#apiTimeoutMs = opts.apiTimeoutMs ?? NATS_DEFAULTS.apiTimeoutMs;
+    this.#js = nc.jetstream({ timeout: this.#apiTimeoutMs });
+    this.names = subjectNames(opts.prefix ?? NATS_DEFAULTS.prefix);
+    this.stream = opts.stream ?? NATS_DEFAULTS.stream;
+    this.#source = sourceOf(opts.instance);
+    this.#machineVersion = opts.machineVersion ?? 0;
+    this.#cursors = new LRUCache<string, number>({ max: opts.cursorCacheSize ?? NATS_DEFAULTS.cursorCacheSize });
+    this.setupNotes = notes;
+  }
+
+  /** Connect (unless given a connection), create or check the streams, start the feed projector if asked. */
+  static async open(opts: NatsJournalOptions): Promise<NatsJournal> {
+    if (!opts.connection && !opts.connect) {
+      throw new JournalError('EXH_JOURNAL_SETUP', 'the NATS journal needs a connection or connect options (--nats URL)');
+    }
+    const nc = opts.connection ?? (await connectNats(opts.connect as NatsConnectOptions));
+    const own = !opts.connection;
+    try {
+      const apiTimeoutMs = opts.apiTimeoutMs ?? NATS_DEFAULTS.apiTimeoutMs;
+      // setup may wait for stream creation (slow on a busy server); the hot path uses apiTimeoutMs
+      const setupJsm = await jetStreamManager(nc, Math.max(apiTimeoutMs, SETUP_TIMEOUT_MS));
+      const jsm = await nc.jetstreamManager({ timeout: apiTimeoutMs });
+      const names = subjectNames(opts.prefix ?? NATS_DEFAULTS.prefix);
+      const stream = opts.stream ?? NATS_DEFAULTS.stream;
+      const journalSpec: StreamSpec = {
+        name: stream,
+        subject: names.journalAll,
+        description: 'hookwarden journal: one subject per MQTT client (docs/EVENTS.md)',
+        maxMsgsPerSubject: opts.maxMsgsPerSubject ?? NATS_DEFAULTS.maxMsgsPerSubject,
+        ...(opts.maxAgeMs ? { maxAgeMs: opts.maxAgeMs } : {}),
+        ...(opts.maxBytes ? { maxBytes: opts.maxBytes } : {}),
+        duplicateWindowMs: opts.duplicateWindowMs ?? NATS_DEFAULTS.duplicateWindowMs,
+        allowDirect: true,
+      };
+      const notes = [...(await ensureStream(setupJsm, journalSpec)).notes];
+      if (opts.feed) notes.push(...(await FeedProjector.ensureFeedStream(setupJsm, names, opts.feed)).notes);
+      const j = new NatsJournal(nc, own, jsm, opts, notes);
+      if (opts.feed && opts.feed.project !== false) {
+        j.#projector = FeedProjector.start({
+          js: j.#js,
+          jsm,
+          journalStream: stream,
+          names,
+          feed: opts.feed,
+          apiTimeoutMs,
+          onError: (err) => j.#background(err, 'feed projection'),
+        });
+      }
+      return j;
+    } catch (err) {
+      if (own) await nc.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** The running feed projector of this instance, if any. */
+  get projector(): FeedProjector | undefined {
+    return this.#projector;
+  }
+
+  get connection(): NatsConnection {
+    return this.#nc;
+  }
+
+  append(record: JournalRecord, opts: AppendOptions = {}): Promise<AppendAck> | undefined {
+    const durable = opts.durable ?? isDurableByDefault(record);
+    const clientId = record.clientId;
+    if (this.#closed) return this.#refuse(durable, new JournalClosedError(), record);
+    let chain = this.#chains.get(clientId);
+    if (!chain) {
+      const cursor = this.#cursors.get(clientId);
+      const fenced = cursor !== undefined && cursor < 0;
+      const lastSeq = cursor === undefined ? 0 : fenced ? -cursor - 1 : cursor;
+      if (fenced) {
+        return this.#refuse(
+          durable,
+          new ConflictError(clientId, lastSeq, `client ${JSON.stringify(clientId)} is fenced after a failed append: load() it again, then append`),
+          record,
+        );
+      }
+      chain = { clientId, subject: this.names.journal(clientId), lastSeq, fenced: false, queue: [] };
+    }
+    if (!durable && this.#pending >= (this.#opts.maxPending ?? NATS_DEFAULTS.maxPending)) {
+      return this.#refuse(false, new JournalError('EXH_JOURNAL_OVERLOAD', `more than ${this.#pending} records are waiting for NATS: notification dropped`), record);
+    }
+    const snapshot: StoredSnapshot | undefined =
+      opts.snapshot !== undefined ? { machineVersion: this.#machineVersion, packed: opts.snapshot } : undefined;
+    const id = this.#ids.next();
+    const body = encoder.encode(encodeEntry(toCloudEvent(record, id, this.#source), snapshot));
+    const now = Date.now();
+    this.#appended++;
+    this.#pending++;
+    let promise: Promise<AppendAck> | undefined;
+    if (durable) {
+      const deadline = opts.deadline ?? now + (this.#opts.appendTimeoutMs ?? NATS_DEFAULTS.appendTimeoutMs);
+      promise = new Promise<AppendAck>((resolve, reject) => chain.queue.push({ id, body, record, deadline, resolve, reject }));
+    } else {
+      chain.queue.push({ id, body, record, deadline: now + (this.#opts.notificationTimeoutMs ?? NATS_DEFAULTS.notificationTimeoutMs) });
+    }
+    if (!this.#chains.has(clientId)) {
+      this.#chains.set(clientId, chain);
+      void this.#run(chain);
+    }
+    return promise;
+  }
+
+  #refuse(durable: boolean, err: JournalError, record: JournalRecord): Promise<AppendAck> | undefined {
+    if (durable) return Promise.reject(err);
+    this.#dropped++;
+    this.#opts.onError?.(err, record.clientId, [record]);
+    return undefined;
+  }
+
+  /** Publish the chain's records one after the other until its queue is empty. */
+  async #run(chain: Chain): Promise<void> {
+    try {
+      while (chain.queue.length > 0) {
+        const item = chain.queue[0] as Item;
+        let ack: PubAck;
+        try {
+          ack = await this.#publish(chain, item);
+        } catch (err) {
+          this.#failChain(chain, err instanceof JournalError ? err : new JournalError('EXH_JOURNAL_WRITE', (err as Error).message, { cause: err }));
+          return;
+        }
+        chain.queue.shift();
+        this.#pending--;
+        this.#stored++;
+        chain.lastSeq = ack.seq;
+        item.resolve?.({ seq: ack.seq, duplicate: ack.duplicate });
+      }
+    } finally {
+      this.#chains.delete(chain.clientId);
+      this.#cursors.set(chain.clientId, chain.fenced ? fencedCursor(chain.lastSeq) : chain.lastSeq);
+      if (this.#pending === 0) for (const wake of this.#idle.splice(0)) wake();
+    }
+  }
+
+  async #publish(chain: Chain, item: Item): Promise<PubAck> {
+    let lastErr: unknown;
+    for (;;) {
+      if (this.#nc.isClosed()) throw new JournalClosedError('the NATS connection is closed');
+      // a durable record queued behind this one must not wait past its own deadline
+      let deadline = item.deadline;
+      for (const q of chain.queue) if (q.deadline < deadline) deadline = q.deadline;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        this.#timeouts++;
+        throw new AppendTimeoutError(
+          chain.clientId,
+          `append ${item.id} of client ${JSON.stringify(chain.clientId)} was not acknowledged by NATS in time` +
+            `${lastErr ? ` (${(lastErr as Error).message})` : ''}; it may still be stored: load() the client before appending again`,
+          { cause: lastErr },
+        );
+      }
+      try {
+        return await this.#js.publish(chain.subject, item.body, {
+          msgID: item.id,
+          expect: { lastSubjectSequence: chain.lastSeq },
+          timeout: Math.max(1, Math.min(remaining, this.#apiTimeoutMs)),
+        });
+      } catch (err) {
+        lastErr = err;
+        if (apiCode(err) === ConflictError.NATS_ERR_CODE) {
+          this.#conflicts++;
+          throw new ConflictError(
+            chain.clientId,
+            chain.lastSeq,
+            `another writer appended to client ${JSON.stringify(chain.clientId)} after position ${chain.lastSeq}: load() it, step the hook again, then append`,
+            { cause: err },
+          );
+        }
+        const code = natsCode(err);
+        if (code === 'MAX_PAYLOAD_EXCEEDED' || (apiCode(err) !== undefined && code !== '503')) {
+          throw new JournalError('EXH_JOURNAL_WRITE', `NATS refused append ${item.id}: ${(err as Error).message}`, { cause: err });
+        }
+        if (code !== 'TIMEOUT') await sleep(Math.min(100, Math.max(1, deadline - Date.now())));
+      }
+    }
+  }
+
+  /** Reject the failed record and everything queued behind it; fence the client until `load()`. */
+  #failChain(chain: Chain, err: JournalError): void {
+    chain.fenced = true;
+    const failed = chain.queue.splice(0);
+    this.#pending -= failed.length;
+    const notes: JournalRecord[] = [];
+    failed.forEach((item, i) => {
+      const behind = `an earlier append of client ${JSON.stringify(chain.clientId)} failed (${err.message}); load() it again`;
+      const e =
+        i === 0
+          ? err
+          : err instanceof AppendTimeoutError
+            ? new AppendTimeoutError(chain.clientId, `not acknowledged in time: ${behind}`, { cause: err })
+            : new ConflictError(chain.clientId, chain.lastSeq, behind, { cause: err });
+      if (item.reject) item.reject(e);
+      else notes.push(item.record);
+    });
+    if (notes.length > 0) {
+      this.#dropped += notes.length;
+      this.#opts.onError?.(err, chain.clientId, notes);
+    }
+  }
+
+  #background(err: Error, what: string): void {
+    if (this.#opts.onBackgroundError) this.#opts.onBackgroundError(err, what);
+    else process.emitWarning(`hookwarden journal: ${what} failed: ${err.message}`);
+  }
+
+  async load(clientId: string): Promise<LoadedClient | undefined> {
+    const subject = this.names.journal(clientId);
+    const last = await this.#lastOf(subject);
+    if (!last) {
+      this.#rearm(clientId, 0);
+      return undefined;
+    }
+    if (last.entry?.snapshot) {
+      this.#rearm(clientId, last.seq);
+      return { clientId, seq: last.seq, snapshot: { seq: last.seq, ...last.entry.snapshot }, after: [], complete: true };
+    }
+    // slow path: the newest record has no snapshot; read the client's retained history
+    const history = await this.#history(subject, last.seq, Number.POSITIVE_INFINITY);
+    let snapAt = -1;
+    for (let i = history.length - 1; i >= 0; i--) {
+      if (history[i]?.snapshot) {
+        snapAt = i;
+        break;
+      }
+    }
+    const snapEntry = snapAt >= 0 ? history[snapAt] : undefined;
+    this.#rearm(clientId, last.seq);
+    const maxPerSubject = this.#opts.maxMsgsPerSubject ?? NATS_DEFAULTS.maxMsgsPerSubject;
+    return {
+      clientId,
+      seq: last.seq,
+      ...(snapEntry?.snapshot ? { snapshot: { seq: snapEntry.seq, ...snapEntry.snapshot } } : {}),
+      after: history.slice(snapAt + 1),
+      complete: snapEntry !== undefined || history.length < maxPerSubject,
+    };
+  }
+
+  /** A loaded client's newest position becomes the fence (unless appends are in flight). */
+  #rearm(clientId: string, seq: number): void {
+    if (!this.#chains.has(clientId)) this.#cursors.set(clientId, seq);
+  }
+
+  async #lastOf(subject: string): Promise<{ seq: number; entry: JournalEntry | undefined } | undefined> {
+    try {
+      const m = await this.#direct.getMessage(this.stream, { last_by_subj: subject });
+      return { seq: m.seq, entry: decodeEntry(decoder.decode(m.data), m.seq) };
+    } catch (err) {
+      if (natsCode(err) === '404') return undefined;
+      throw new JournalError('EXH_JOURNAL_WRITE', `cannot read ${subject} from stream ${this.stream}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** A subject's records up to `endSeq`, keeping the newest `limit`. */
+  async #history(subject: string, endSeq: number, limit: number): Promise<JournalEntry[]> {
+    const out: JournalEntry[] = [];
+    for await (const e of this.#follow(subject, 0, endSeq)) {
+      out.push(e);
+      if (out.length > limit) out.shift();
+    }
+    return out;
+  }
+
+  /** Stored entries on `filter` from `fromSeq` to `endSeq` (ordered consumer, bounded wait). */
+  async *#follow(filter: string, fromSeq: number, endSeq: number): AsyncGenerator<JournalEntry> {
+    const oc = await this.#js.consumers.get(this.stream, {
+      filterSubjects: filter,
+      ...(fromSeq > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq } : {}),
+    });
+    const iter = await oc.consume({ max_messages: 512 });
+    let idle: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(() => void iter.stop(), Math.max(2000, this.#apiTimeoutMs * 3));
+    };
+    arm();
+    try {
+      for await (const m of iter) {
+        arm();
+        const e = decodeEntry(decoder.decode(m.data), m.seq);
+        if (e) yield e;
+        if (m.seq >= endSeq || m.info.pending === 0) break;
+      }
+    } finally {
+      clearTimeout(idle);
+      await iter.close().catch(() => undefined);
+    }
+  }
+
+  async recent(clientId: string, limit: number): Promise<JournalEntry[]> {
+    if (limit <= 0) return [];
+    const subject = this.names.journal(clientId);
+    const last = await this.#lastOf(subject);
+    if (!last) return [];
+    return this.#history(subject, last.seq, limit);
+  }
+
+  async *readAll(opts: { readonly fromSeq?: number } = {}): AsyncGenerator<JournalEntry> {
+    const info = await this.#jsm.streams.info(this.stream);
+    const end = info.state.last_seq;
+    const from = Math.max(opts.fromSeq ?? 0, info.state.first_seq);
+    if (info.state.messages === 0 || from > end) return;
+    yield* this.#follow(this.names.journalAll, from, end);
+  }
+
+  /** No in-memory state per client worth dropping beyond the position cache. */
+  forget(clientId: string): void {
+    if (!this.#chains.has(clientId)) this.#cursors.delete(clientId);
+  }
+
+  /** Resolves when every record appended so far is acknowledged or dropped. */
+  flush(): Promise<void> {
+    if (this.#pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  stats(): JournalStats {
+    return {
+      kind: 'nats',
+      appended: this.#appended,
+      stored: this.#stored,
+      pending: this.#pending,
+      conflicts: this.#conflicts,
+      timeouts: this.#timeouts,
+      dropped: this.#dropped,
+    };
+  }
+
+  /** Refuse new appends, wait for those in flight (bounded by their deadlines), stop the projector, close an own connection. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const graceMs = this.#opts.appendTimeoutMs ?? NATS_DEFAULTS.appendTimeoutMs;
+    await Promise.race([this.flush(), sleep(graceMs)]);
+    await this.#projector?.stop();
+    if (this.#ownConnection) await this.#nc.drain().catch(() => this.#nc.close());
+  }
+}
