@@ -29,7 +29,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   if (config.watchPolicy && config.policyFile) policies.watch();
   const registry = new Registry({ maxClients: config.maxClients, hotClients: config.hotClients, now: Date.now });
   const journal = await openJournal({ machineVersion: PACK_VERSION });
-  const credentials = new CredentialChecker();
+  const credentials = new CredentialChecker({ users: () => policies.current().users });
   const service = new HookService({ registry, journal, policies: () => policies.current(), credentials, log });
 
   let mountedNeeds = policies.current().needs;

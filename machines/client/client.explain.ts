@@ -28,10 +28,12 @@ export function describe(code: ReasonCode, policy: string, rule: string | undefi
   const p = `policy "${policy}"`;
   switch (code) {
     case 'default': {
-      const parts: string[] = [];
-      if (v.messagesLeft !== undefined) parts.push(`${str(v.messagesLeft)} messages left`);
-      if (v.bytesLeft !== undefined) parts.push(`${str(v.bytesLeft)} bytes left`);
-      return parts.length > 0 ? `Publish within the limits of ${p}: ${parts.join(', ')}.` : `No limit of ${p} applies.`;
+      const m = v.messagesLeft;
+      const b = v.bytesLeft;
+      if (m === undefined && b === undefined) return `No limit of ${p} applies.`;
+      if (b === undefined) return `Publish within the limits of ${p}: ${m} messages left.`;
+      if (m === undefined) return `Publish within the limits of ${p}: ${b} bytes left.`;
+      return `Publish within the limits of ${p}: ${m} messages left, ${b} bytes left.`;
     }
     case 'authn.policy':
       return v.credentials === 'not_checked'
@@ -71,7 +73,11 @@ export function describe(code: ReasonCode, policy: string, rule: string | undefi
 /** An explanation; `values` omitted when empty. */
 export function explain(code: ReasonCode, policy: string, rule?: string, values: Values = NO_VALUES): Explanation {
   const detail = describe(code, policy, rule, values);
-  const hasValues = values !== NO_VALUES && Object.keys(values).length > 0;
+  let hasValues = false;
+  if (values !== NO_VALUES) for (const _ in values) {
+    hasValues = true;
+    break;
+  }
   if (rule === undefined) return hasValues ? { code, policy, detail, values } : { code, policy, detail };
   return hasValues ? { code, policy, rule, detail, values } : { code, policy, rule, detail };
 }

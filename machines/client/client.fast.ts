@@ -13,12 +13,38 @@
  */
 import type { SnapshotFrom } from 'xstate';
 import type { clientMachine } from './client.machine.js';
-import type { ClientEvent } from './client.types.js';
+import type { ClientContext, ClientEvent } from './client.types.js';
 import { updates, verdictOf } from './client.update.js';
 
 type Snapshot = SnapshotFrom<typeof clientMachine>;
 
 const inOk = (s: Snapshot): boolean => (s.value as { standing?: string }).standing === 'ok';
+
+/**
+ * `Object.assign({}, c, p)` written out (several times faster): same keys in
+ * the same order. Valid because no update ever sets a field to `undefined`.
+ */
+function merge(c: ClientContext, p: Partial<ClientContext>): ClientContext {
+  return {
+    lastAt: p.lastAt === undefined ? c.lastAt : p.lastAt,
+    conn: p.conn === undefined ? c.conn : p.conn,
+    live: p.live === undefined ? c.live : p.live,
+    fresh: p.fresh === undefined ? c.fresh : p.fresh,
+    msgTat: p.msgTat === undefined ? c.msgTat : p.msgTat,
+    byteTat: p.byteTat === undefined ? c.byteTat : p.byteTat,
+    connects: p.connects === undefined ? c.connects : p.connects,
+    violations: p.violations === undefined ? c.violations : p.violations,
+    bannedUntil: p.bannedUntil === undefined ? c.bannedUntil : p.bannedUntil,
+    banKind: p.banKind === undefined ? c.banKind : p.banKind,
+    banNote: p.banNote === undefined ? c.banNote : p.banNote,
+    quarantinedUntil: p.quarantinedUntil === undefined ? c.quarantinedUntil : p.quarantinedUntil,
+    quarantineNote: p.quarantineNote === undefined ? c.quarantineNote : p.quarantineNote,
+    subscriptions: p.subscriptions === undefined ? c.subscriptions : p.subscriptions,
+    counters: p.counters === undefined ? c.counters : p.counters,
+    last: p.last === undefined ? c.last : p.last,
+    recent: p.recent === undefined ? c.recent : p.recent,
+  };
+}
 
 /** The next snapshot when `event` takes one of the hot transitions, else undefined (use the interpreter). */
 export function fastStep(snapshot: Snapshot, event: ClientEvent): Snapshot | undefined {
@@ -45,5 +71,5 @@ export function fastStep(snapshot: Snapshot, event: ClientEvent): Snapshot | und
     default:
       return undefined;
   }
-  return { ...snapshot, context: Object.assign({}, ctx, patch) };
+  return { ...snapshot, context: merge(ctx, patch) };
 }

@@ -48,7 +48,7 @@ export class HookService implements Dispatcher {
     this.#decisions = new DecisionLog(deps.log);
   }
 
-  decide(event: ValuedEvent, _deadline: number): Decision | Promise<Decision> {
+  decide(event: ValuedEvent, deadline: number): Decision | Promise<Decision> {
     if (event.type === 'message.publish' && !isFromClient(event)) {
       return decision('allow', {
         code: 'publisher.not_a_client',
@@ -64,7 +64,7 @@ export class HookService implements Dispatcher {
     if (event.type === 'client.authenticate' && policy.authenticate === 'users') {
       return entry.enqueue(
         async () => {
-          const credentials = await this.#deps.credentials.check(event.client.username, event.password);
+          const credentials = await this.#deps.credentials.check(event.client.username, event.password, { deadline });
           return toClientEvent(event, { policy: this.#policyOf(entry), credentials }) as ClientEvent;
         },
         (r, e) => this.#record(entry, event, e, r),
