@@ -49,6 +49,14 @@ export interface ServerChild {
   kill(): void;
 }
 
+/** Every server child started and not yet exited, so a signal handler can stop them even during start. */
+const live = new Set<ChildProcess>();
+
+/** SIGKILL every server child still running (process exit and signal handlers). */
+export function killAllServers(): void {
+  for (const c of live) c.kill('SIGKILL');
+}
+
 export function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -83,6 +91,8 @@ interface SpawnSpec {
 
 async function spawnServer(spec: SpawnSpec): Promise<ServerChild> {
   const child: ChildProcess = spawn(process.execPath, [...spec.args], { cwd: repoRoot(), stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   let bytes = 0;
   let lines: string[] = [];
   let announced: number | undefined;

@@ -48,6 +48,14 @@ export interface PoolResult extends LoadResult {
   readonly perWorker: readonly LoadResult[];
 }
 
+/** Every worker forked and not yet exited, so a signal handler can stop them even during start. */
+const live = new Set<ChildProcess>();
+
+/** SIGKILL every load worker still running (process exit and signal handlers). */
+export function killAllWorkers(): void {
+  for (const w of live) w.kill('SIGKILL');
+}
+
 const share = (total: number, i: number, n: number): number => Math.floor(total / n) + (i < total % n ? 1 : 0);
 
 export class LoadPool {
@@ -68,6 +76,8 @@ export class LoadPool {
           const init: WorkerInit = { frames, sets, part: { index, count } };
           const child = fork(script, [JSON.stringify(init)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
           workers.push(child);
+          live.add(child);
+          child.once('exit', () => live.delete(child));
           return new Promise<Readonly<Record<string, SetInfo>>>((resolve, reject) => {
             child.once('exit', (code) => reject(new Error(`load worker exited with ${String(code)} before it was ready`)));
             child.on('message', (m: FromWorker) => {
@@ -153,11 +163,6 @@ export class LoadPool {
           }),
       ),
     );
-  }
-
-  /** Synchronous last-resort stop (process exit handlers). */
-  killAll(): void {
-    for (const w of this.workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
   }
 }
 

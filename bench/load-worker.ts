@@ -9,7 +9,11 @@ import { runLoad } from './load.js';
 import type { FromWorker, SetInfo, ToWorker, WorkerInit } from './load-pool.js';
 
 function send(m: FromWorker): void {
-  process.send?.(m);
+  // The runner may be gone (stopped while we were encoding): then there is nobody to tell.
+  if (!process.connected) process.exit(0);
+  process.send?.(m, undefined, undefined, (err: Error | null) => {
+    if (err) process.exit(0);
+  });
 }
 
 function main(): void {

@@ -163,3 +163,76 @@ export async function runLoad(set: FrameSet, opts: LoadOptions): Promise<LoadRes
     ...(fatal !== undefined ? { fatal } : {}),
   };
 }
+
+/**
+ * `node dist/bench/load.js --target 127.0.0.1:PORT [--set mix|publish|authorize] [--concurrency 64]
+ *  [--connections 8] [--duration 10] [--warmup 3] [--workers 1] [--client raw|node] [--proto v2]`:
+ * one load against a running server (it must already be loaded: send OnProviderLoaded first if it
+ * needs it); prints calls/s, latency and errors.
+ */
+async function cli(argv: string[]): Promise<number> {
+  const { parseArgs } = await import('node:util');
+  const { LoadPool } = await import('./load-pool.js');
+  const { quantileUs } = await import('./histogram.js');
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      target: { type: 'string' },
+      set: { type: 'string' },
+      concurrency: { type: 'string' },
+      connections: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      workers: { type: 'string' },
+      client: { type: 'string' },
+      proto: { type: 'string' },
+      clients: { type: 'string' },
+    },
+  });
+  const m = /^(.+):(\d+)$/.exec(values.target ?? '');
+  const set = values.set ?? 'mix';
+  const client = values.client ?? 'raw';
+  const proto = values.proto ?? 'v2';
+  if (!m || !['mix', 'publish', 'authorize'].includes(set) || !['raw', 'node'].includes(client) || !['v1', 'v2', 'v3'].includes(proto)) {
+    process.stderr.write('usage: load --target 127.0.0.1:PORT [--set mix|publish|authorize] [--concurrency N] [--connections N] [--duration S] [--warmup S] [--workers N] [--client raw|node] [--proto v1|v2|v3] [--clients N]\n');
+    return 2;
+  }
+  const pool = await LoadPool.start(
+    Number(values.workers ?? 1),
+    { version: proto as 'v1' | 'v2' | 'v3', clients: Number(values.clients ?? 10_000), publishesPerSession: 10, payloadBytes: 128 },
+    [set as 'mix' | 'publish' | 'authorize'],
+  );
+  try {
+    const r = await pool.run({
+      host: m[1] ?? '',
+      port: Number(m[2]),
+      set: set as 'mix' | 'publish' | 'authorize',
+      concurrency: Number(values.concurrency ?? 64),
+      connections: Number(values.connections ?? 8),
+      warmupMs: Number(values.warmup ?? 3) * 1000,
+      durationMs: Number(values.duration ?? 10) * 1000,
+      client: client as ClientKind,
+    });
+    const ms = (q: number): string => (quantileUs(r.latency, q) / 1000).toFixed(2);
+    process.stdout.write(
+      `${set}: ${Math.round(r.callsPerSec)} calls/s over ${(r.elapsedMs / 1000).toFixed(1)} s; latency p50 ${ms(0.5)} ms, p99 ${ms(0.99)} ms, ` +
+        `max ${(r.latency.maxUs / 1000).toFixed(2)} ms; errors ${r.errors}${r.errors > 0 ? ` ${JSON.stringify(r.errorKinds)}` : ''}; ` +
+        `generator CPU ${((r.cpuUserUs + r.cpuSystemUs) / r.calls).toFixed(1)} µs/call${r.fatal ? `; stopped: ${r.fatal}` : ''}\n`,
+    );
+    return r.fatal || r.errors > 0 ? 1 : 0;
+  } finally {
+    await pool.close();
+  }
+}
+
+if (process.argv[1] === (await import('node:url')).fileURLToPath(import.meta.url)) {
+  cli(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`load: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -52,7 +52,12 @@ export interface SetSummary {
   readonly pairedThroughputRatios: readonly number[];
   /** floor server CPU per call ÷ candidate server CPU per call: the cost ratio, less sensitive to outside load. */
   readonly cpuRatio: number;
+  /** Rounds in which neither run saw more than QUIET_CORES of other load, and their calls/s ratio. */
+  readonly quiet: { readonly rounds: number; readonly throughputRatio: number };
 }
+
+/** Below this many cores of unrelated load a run counts as quiet. */
+export const QUIET_CORES = 0.2;
 
 const rateOf = (r: RunRecord): number => r.result.callsPerSec;
 
@@ -102,9 +107,17 @@ export function summarizeSet(set: string, floorName: string, candidateName: stri
   const floor = summarizeTarget(floorName, fl);
   const candidate = summarizeTarget(candidateName, ca);
   const paired: number[] = [];
+  let quietRounds = 0;
+  let quietC = 0;
+  let quietF = 0;
   for (const c of ca) {
     const f = fl.find((r) => r.round === c.round);
     if (f && rateOf(f) > 0) paired.push(rateOf(c) / rateOf(f));
+    if (f && f.otherCores < QUIET_CORES && c.otherCores < QUIET_CORES) {
+      quietRounds += 1;
+      quietC += rateOf(c);
+      quietF += rateOf(f);
+    }
   }
   return {
     set,
@@ -114,6 +127,7 @@ export function summarizeSet(set: string, floorName: string, candidateName: stri
     p99Ratio: floor.p99Ms > 0 ? candidate.p99Ms / floor.p99Ms : 0,
     pairedThroughputRatios: paired,
     cpuRatio: candidate.serverUsPerCall > 0 ? floor.serverUsPerCall / candidate.serverUsPerCall : 0,
+    quiet: { rounds: quietRounds, throughputRatio: quietF > 0 ? quietC / quietF : 0 },
   };
 }
 
@@ -136,15 +150,19 @@ export function formatRunLine(r: RunRecord): string {
 /** Markdown table of the summaries (also used in docs/BENCHMARKS.md). */
 export function formatTable(sums: readonly SetSummary[], minRatio: number, maxP99Ratio: number): string {
   const head =
-    '| set | server | calls/s | p50 ms | p99 ms | errors | server µs/call | gen µs/call | cores server / gen / other | calls/s ratio (per round) | p99 ratio | CPU ratio | verdict |\n' +
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|';
+    '| set | server | calls/s | p50 ms | p99 ms | errors | server µs/call | gen µs/call | cores server / gen / other | calls/s ratio (per round) | quiet rounds: n, ratio | p99 ratio | CPU ratio | verdict |\n' +
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|';
   const rows: string[] = [];
   for (const s of sums) {
     const ok = s.throughputRatio >= minRatio && s.p99Ratio <= maxP99Ratio && s.candidate.errors === 0 && s.floor.errors === 0;
     const paired = s.pairedThroughputRatios.length > 0 ? ` (${s.pairedThroughputRatios.map(f2).join(', ')})` : '';
     for (const [t, tail] of [
-      [s.floor, '– | – | – | –'],
-      [s.candidate, `${f2(s.throughputRatio)}${paired} | ${f2(s.p99Ratio)} | ${f2(s.cpuRatio)} | ${ok ? 'PASS' : 'FAIL'} (≥ ${minRatio}, ≤ ${maxP99Ratio}x)`],
+      [s.floor, '– | – | – | – | –'],
+      [
+        s.candidate,
+        `${f2(s.throughputRatio)}${paired} | ${s.quiet.rounds}${s.quiet.rounds > 0 ? `, ${f2(s.quiet.throughputRatio)}` : ''} | ` +
+          `${f2(s.p99Ratio)} | ${f2(s.cpuRatio)} | ${ok ? 'PASS' : 'FAIL'} (≥ ${minRatio}, ≤ ${maxP99Ratio}x)`,
+      ],
     ] as const) {
       rows.push(
         `| ${s.set} | ${t.target} | ${f0(t.callsPerSec)} | ${f2(t.p50Ms)} | ${f2(t.p99Ms)} | ${t.errors} | ` +

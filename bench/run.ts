@@ -6,20 +6,21 @@
  * Method: docs/BENCHMARKS.md, "Edge benchmark".
  */
 import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import os from 'node:os';
-import { machineCpu, processCpuUs, startFloorChild, startHookwardenChild, type ServerChild } from './children.js';
+import { killAllServers, machineCpu, processCpuUs, startFloorChild, startHookwardenChild, type ServerChild } from './children.js';
 import { repoRoot, type ExhookVersion } from './exhook-proto.js';
 import { FRAME_SET_NAMES, type FrameSetName } from './frames.js';
-import { LoadPool } from './load-pool.js';
+import { killAllWorkers, LoadPool } from './load-pool.js';
 import { providerLoaded } from './probe.js';
 import type { ClientKind } from './transports.js';
 import { formatRunLine, formatTable, summarizeSet, type RunRecord, type SetSummary } from './report.js';
 
 const USAGE = `usage: npm run bench -- [options]
   --duration S          measured seconds per run (10)
-  --warmup S            unmeasured seconds before each run (3)
+  --warmup S            unmeasured load on each server before a set's first round (3)
+  --settle S            unmeasured seconds at the start of every run, on its fresh connections (1)
   --concurrency N       calls in flight (64)
   --connections N       HTTP/2 connections, like EMQX's pool_size (8)
   --workers N           load generator processes (1)
@@ -40,6 +41,7 @@ const USAGE = `usage: npm run bench -- [options]
 interface Args {
   durationMs: number;
   warmupMs: number;
+  settleMs: number;
   concurrency: number;
   connections: number;
   workers: number;
@@ -64,6 +66,7 @@ function parse(argv: string[]): Args {
     options: {
       duration: { type: 'string' },
       warmup: { type: 'string' },
+      settle: { type: 'string' },
       concurrency: { type: 'string' },
       connections: { type: 'string' },
       workers: { type: 'string' },
@@ -102,13 +105,14 @@ function parse(argv: string[]): Args {
   return {
     durationMs: num(values.duration, 10, 'duration', 1, 600) * 1000,
     warmupMs: num(values.warmup, 3, 'warmup', 0, 120) * 1000,
+    settleMs: num(values.settle, 1, 'settle', 0, 60) * 1000,
     concurrency: Math.floor(num(values.concurrency, 64, 'concurrency', 1, 10_000)),
     connections: Math.floor(num(values.connections, 8, 'connections', 1, 256)),
     workers: Math.floor(num(values.workers, 1, 'workers', 1, 8)),
     client,
     rounds: Math.floor(num(values.rounds, 3, 'rounds', 1, 50)),
     sets: sets.length > 0 ? (sets as FrameSetName[]) : [...FRAME_SET_NAMES],
-    ...(values.policy !== undefined ? { policy: values.policy } : {}),
+    ...(values.policy !== undefined ? { policy: resolve(values.policy) } : {}),
     hookwardenArgs: values['hookwarden-arg'] ?? [],
     againstFloor: values.against === 'floor',
     clients: Math.floor(num(values.clients, 10_000, 'clients', 1, 1_000_000)),
@@ -129,8 +133,8 @@ async function main(): Promise<number> {
   const servers: ServerChild[] = [];
   let pool: LoadPool | undefined;
   const killAll = (): void => {
-    pool?.killAll();
-    for (const s of servers) s.kill();
+    killAllWorkers();
+    killAllServers();
   };
   process.once('exit', killAll);
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -176,10 +180,20 @@ async function main(): Promise<number> {
       log(`set ${name}: ${info.sessions} client ids, ${info.calls} calls per pass, ${(info.bytes / 1e6).toFixed(1)} MB encoded; ${weights}`);
     }
     log(`machine: ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, node ${process.version}`);
-    log(`runs: ${args.warmupMs / 1000} s warm-up + ${args.durationMs / 1000} s measured each`);
+    log(
+      `runs: per set, ${args.warmupMs / 1000} s warm-up on each server, then ${args.rounds} rounds of ` +
+        `(${args.settleMs / 1000} s settle + ${args.durationMs / 1000} s measured) per server, alternating`,
+    );
 
     const records: RunRecord[] = [];
+    const base = { host: '127.0.0.1', concurrency: args.concurrency, connections: args.connections, client: args.client } as const;
     for (const set of args.sets) {
+      if (args.warmupMs > 0) {
+        for (const target of [floor, cand]) {
+          const w = await pool.run({ ...base, port: target.port, set, warmupMs: args.warmupMs, durationMs: 100 });
+          if (w.fatal) throw new Error(`warm-up of ${set} against ${target.name}: ${w.fatal}\n${target.tail()}`);
+        }
+      }
       for (let round = 1; round <= args.rounds; round += 1) {
         for (const target of [floor, cand]) {
           let cpu0 = 0;
@@ -188,16 +202,7 @@ async function main(): Promise<number> {
           let busy = 0;
           let busyCores = 0;
           const result = await pool.run(
-            {
-              host: '127.0.0.1',
-              port: target.port,
-              set,
-              concurrency: args.concurrency,
-              connections: args.connections,
-              warmupMs: args.warmupMs,
-              durationMs: args.durationMs,
-              client: args.client,
-            },
+            { ...base, port: target.port, set, warmupMs: args.settleMs, durationMs: args.durationMs },
             (phase) => {
               if (phase === 'measure') {
                 cpu0 = processCpuUs(target.pid);
@@ -228,7 +233,7 @@ async function main(): Promise<number> {
     log('ratio = candidate ÷ floor (calls/s: total calls over total measured time of all rounds; p99: merged latency histograms);');
     log('CPU ratio = floor server µs/call ÷ candidate server µs/call.');
     const other = Math.max(...sums.flatMap((x) => [x.floor.otherCores, x.candidate.otherCores]));
-    if (other > 0.2) log(`warning: other processes used up to ${other.toFixed(2)} cores during the runs; the ratios are noisy (more --rounds, or a quiet machine)`);
+    if (other > 0.2) log(`warning: other processes used up to ${other.toFixed(2)} cores during the runs; the ratios are noisy: see the quiet-rounds column, add --rounds, or use a quiet machine`);
     for (const s of servers) log(`${s.name} wrote ${s.outputBytes()} bytes of logs`);
     if (args.json !== undefined) {
       const strip = records.map((r) => ({ ...r, result: { ...r.result, latency: undefined, perWorker: undefined } }));

@@ -8,7 +8,7 @@ import { HookService } from './core/hook-service.js';
 import { mountFor } from './core/mount.js';
 import { startEdge, type Edge } from './edge/server.js';
 import { openJournal } from './journal/open-journal.js';
-import { PACK_VERSION } from '../machines/client/client.pack.js';
+import { MACHINE_VERSION } from '../machines/client/client.step.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { PolicyStore } from './policy/store.js';
 import { CredentialChecker } from './policy/users.js';
@@ -28,7 +28,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   const policies = await PolicyStore.open(config.policyFile, log);
   if (config.watchPolicy && config.policyFile) policies.watch();
   const registry = new Registry({ maxClients: config.maxClients, hotClients: config.hotClients, now: Date.now });
-  const journal = await openJournal({ machineVersion: PACK_VERSION });
+  const journal = await openJournal({ machineVersion: MACHINE_VERSION });
   const credentials = new CredentialChecker({ users: () => policies.current().users });
   const service = new HookService({ registry, journal, policies: () => policies.current(), credentials, log });
 

@@ -19,7 +19,8 @@ const str = (v: number | string | undefined): string => (v === undefined ? '?' :
 
 const when = (v: Values): string => {
   const until = v.until;
-  const iso = typeof until === 'number' && Number.isFinite(until) ? new Date(until).toISOString() : str(until);
+  // Date throws beyond ±8.64e15 ms.
+  const iso = typeof until === 'number' && Math.abs(until) <= 8.64e15 ? new Date(until).toISOString() : str(until);
   return `until ${iso} (${str(v.remainingMs)} ms left)`;
 };
 
@@ -27,6 +28,7 @@ const when = (v: Values): string => {
 export function describe(code: ReasonCode, policy: string, rule: string | undefined, v: Values): string {
   const p = `policy "${policy}"`;
   switch (code) {
+    case 'limit.ok':
     case 'default': {
       const m = v.messagesLeft;
       const b = v.bytesLeft;

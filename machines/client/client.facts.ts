@@ -3,7 +3,7 @@
  * The machine wraps each in `emit`. Strings copied from events are clipped.
  */
 import { clip } from './client.explain.js';
-import { clockOf, recordViolation, type ViolationOutcome } from './client.rules.js';
+import { clockOf, MAX_UNTIL, recordViolation, type ViolationOutcome } from './client.rules.js';
 import type { ClientContext, ClientFact, MachineEvent, StaleWhy, ViolationCode } from './client.types.js';
 import { connOf } from './client.update.js';
 
@@ -34,7 +34,7 @@ export const facts = {
   flappingBan: (c, e) => ({
     type: 'ClientBanned',
     at: e.at,
-    until: clockOf(c, e.at) + (e.type === 'client.connect' ? (e.policy.flapping?.banMs ?? 0) : 0),
+    until: Math.min(clockOf(c, e.at) + (e.type === 'client.connect' ? (e.policy.flapping?.banMs ?? 0) : 0), MAX_UNTIL),
     reason: 'flapping',
     note: '',
     connects: c.connects.length,
@@ -101,9 +101,10 @@ export function operatorEffect(c: ClientContext, e: MachineEvent): Effect {
   switch (e.type) {
     case 'admin.ban': {
       const note = clip(e.reason);
+      const until = Math.min(e.untilAt, MAX_UNTIL);
       return {
-        patch: { lastAt, bannedUntil: e.untilAt, banKind: 'override', banNote: note },
-        facts: [{ type: 'ClientBanned', at: e.at, until: e.untilAt, reason: 'override', note, connects: 0 }],
+        patch: { lastAt, bannedUntil: until, banKind: 'override', banNote: note },
+        facts: [{ type: 'ClientBanned', at: e.at, until, reason: 'override', note, connects: 0 }],
       };
     }
     case 'admin.unban':
@@ -113,9 +114,10 @@ export function operatorEffect(c: ClientContext, e: MachineEvent): Effect {
       };
     case 'admin.quarantine': {
       const note = clip(e.reason);
+      const until = Math.min(e.untilAt, MAX_UNTIL);
       return {
-        patch: { lastAt, quarantinedUntil: e.untilAt, quarantineNote: note },
-        facts: [{ type: 'ClientQuarantined', at: e.at, until: e.untilAt, reason: 'override', note, violations: 0 }],
+        patch: { lastAt, quarantinedUntil: until, quarantineNote: note },
+        facts: [{ type: 'ClientQuarantined', at: e.at, until, reason: 'override', note, violations: 0 }],
       };
     }
     case 'admin.release':

@@ -1,12 +1,14 @@
 /**
- * PURE: the high-volume, targetless transitions (delivered, acked, dropped,
- * and an allowed publish or authorize in `standing.ok`) stepped without the
- * XState interpreter, which costs ~20 µs per event on this parallel machine.
+ * PURE: the high-volume, targetless transitions that emit nothing (delivered,
+ * acked, dropped; an allowed publish, authorize or authenticate in
+ * `standing.ok`; the CONNACK of the connection already connected) stepped
+ * without the XState interpreter, which costs ~20-30 µs per event on this
+ * parallel machine.
  *
  * It is not a second implementation: it takes the transition the machine's
- * own guard order selects for these events (no region but the root or
- * `standing.ok` handles them; every earlier guard is false when the verdict
- * allows), applies the machine's own update function (client.update.ts) the
+ * own guard order selects for these events (only the root, `standing.ok` or
+ * `lifecycle.connected` handles them; every earlier guard is false when the
+ * verdict allows), applies the machine's own update function (client.update.ts) the
  * way XState's `assign` does (`Object.assign({}, context, partial)`), and
  * emits nothing, as those transitions do. test/machines/client.fast.test.ts
  * checks it against `clientMachine.transition` and XState's `transition()`.
@@ -18,7 +20,8 @@ import { updates, verdictOf } from './client.update.js';
 
 type Snapshot = SnapshotFrom<typeof clientMachine>;
 
-const inOk = (s: Snapshot): boolean => (s.value as { standing?: string }).standing === 'ok';
+type Value = { readonly lifecycle?: string; readonly standing?: string };
+const inOk = (s: Snapshot): boolean => (s.value as Value).standing === 'ok';
 
 /**
  * `Object.assign({}, c, p)` written out (several times faster): same keys in
@@ -61,13 +64,19 @@ export function fastStep(snapshot: Snapshot, event: ClientEvent): Snapshot | und
       patch = updates.countDropped(ctx, event);
       break;
     case 'message.publish':
-    case 'client.authorize': {
+    case 'client.authorize':
+    case 'client.authenticate': {
       if (!inOk(snapshot)) return undefined;
       const v = verdictOf(ctx, event);
       if (!v || v.outcome === 'deny' || v.violation !== undefined) return undefined;
       patch = event.type === 'message.publish' ? updates.allowPublish(ctx, event) : updates.decide(ctx, event);
       break;
     }
+    case 'client.connack':
+      // lifecycle.connected: [connackSucceeded and isCurrentConn] -> touch
+      if ((snapshot.value as Value).lifecycle !== 'connected' || !event.success || event.conn !== ctx.conn) return undefined;
+      patch = updates.touch(ctx, event);
+      break;
     default:
       return undefined;
   }

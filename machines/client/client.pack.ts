@@ -55,6 +55,7 @@ const CODES: readonly ReasonCode[] = [
   'publisher.not_a_client',
   'deadline.fallback',
   'error.fallback',
+  'limit.ok',
 ];
 const RULES: readonly string[] = [
   'limits',

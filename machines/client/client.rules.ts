@@ -18,6 +18,9 @@ export const MAX_TRACKED_SUBSCRIPTIONS = 256;
 type Authorize = Extract<ClientEvent, { type: 'client.authorize' }>;
 type Publish = Extract<ClientEvent, { type: 'message.publish' }>;
 
+/** The latest time a ban or quarantine can last (the end of JavaScript dates): `untilAt` is capped to it. */
+export const MAX_UNTIL = 8.64e15;
+
 /** The machine's clock: event time, never earlier than the newest time already seen. */
 export const clockOf = (ctx: ClientContext, at: number): number => (at > ctx.lastAt ? at : ctx.lastAt);
 
@@ -172,17 +175,28 @@ export function publishVerdict(ctx: ClientContext, e: Publish, now: number): Pub
         : bytesLeft >= 0
           ? { bytesLeft }
           : undefined;
-  return { outcome: 'allow', reason: explain('default', policy.name, 'limits', values), msgTat: nextMsg, byteTat: nextByte };
+  return { outcome: 'allow', reason: explain('limit.ok', policy.name, 'limits', values), msgTat: nextMsg, byteTat: nextByte };
 }
 
-/** Flapping: whether the connect at `now` is one too many (and bans). Connects during a ban are not counted. */
+/**
+ * Flapping (`policy.flapping`): every `client.connect` counts at its event
+ * time; when MORE than `maxCount` connects fall in the trailing `windowMs`
+ * (with maxCount 3, the 4th), that connect bans the client for `banMs` from
+ * its time, and `client.authenticate` is refused while the ban lasts.
+ *
+ * During an active ban (flapping or operator), connects are NOT counted and
+ * the window is emptied when the ban starts and when it ends: after a ban the
+ * window starts fresh, so a client that keeps retrying while banned is not
+ * banned again for those retries, and the ban is never extended by them.
+ * Returns whether the connect at `now` is the one that bans.
+ */
 export function connectFlaps(ctx: ClientContext, policy: ResolvedPolicy, now: number): boolean {
   const f = policy.flapping;
   if (!f || f.banMs <= 0 || ctx.bannedUntil > now) return false;
   return countInWindow(ctx.connects, now, f.windowMs) + 1 > f.maxCount;
 }
 
-/** The flapping window after the connect at `now` (unchanged when not counted). */
+/** The flapping window after the connect at `now` (unchanged when not counted: no policy, or banned). */
 export function connectsAfter(ctx: ClientContext, policy: ResolvedPolicy, now: number): readonly number[] {
   const f = policy.flapping;
   if (!f || ctx.bannedUntil > now) return ctx.connects;
@@ -208,7 +222,7 @@ export function recordViolation(ctx: ClientContext, policy: ResolvedPolicy, code
   if (!q) return { violations: ctx.violations, recent, count: 0, max: 0, windowMs: 0, quarantineUntil: 0 };
   const violations = pushInWindow(ctx.violations, now, q.windowMs, q.maxViolations + 1);
   const count = countInWindow(violations, now, q.windowMs);
-  const quarantineUntil = count > q.maxViolations && q.durationMs > 0 ? now + q.durationMs : 0;
+  const quarantineUntil = count > q.maxViolations && q.durationMs > 0 ? Math.min(now + q.durationMs, MAX_UNTIL) : 0;
   return {
     violations: quarantineUntil > 0 ? [] : violations,
     recent,

@@ -76,7 +76,7 @@ export type ClientFact =
   | Fact<'BanLifted', { by: 'expiry' | 'admin'; until: number }>
   | Fact<'ClientQuarantined', { until: number; reason: 'violations' | 'override'; note: string; violations: number }>
   | Fact<'QuarantineLifted', { by: 'expiry' | 'admin'; until: number }>
-  /** `count`: violations now in the window; quarantine when it exceeds `max`. */
+  /** `count`: violations now in the window; quarantine when it exceeds `max` (all 0 when the policy has no quarantine). */
   | Fact<'ViolationRecorded', { code: ViolationCode; count: number; max: number; windowMs: number }>
   | Fact<'AuthenticationRefused', { conn: ConnKey; code: ReasonCode; shadowed: boolean }>
   | Fact<'AuthorizationDenied', { action: 'publish' | 'subscribe'; topic: string; code: ReasonCode; shadowed: boolean }>

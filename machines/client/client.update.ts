@@ -5,6 +5,7 @@
  * (`Object.assign({}, context, partial)`, as XState's `assign` does).
  */
 import {
+  MAX_UNTIL,
   authenticateVerdict,
   authorizeVerdict,
   clockOf,
@@ -94,7 +95,7 @@ export const updates = {
     const now = clockOf(c, e.at);
     return { lastAt: now, conn: e.conn, fresh: false, connects: connectsAfter(c, e.policy, now), counters: count(c.counters, 'connects') };
   },
-  banForFlapping: (c, e) => ({ bannedUntil: clockOf(c, e.at) + banMsOf(e), banKind: 'flapping', banNote: '', connects: [] }),
+  banForFlapping: (c, e) => ({ bannedUntil: Math.min(clockOf(c, e.at) + banMsOf(e), MAX_UNTIL), banKind: 'flapping', banNote: '', connects: [] }),
   becomeConnected: (c, e) => ({ lastAt: clockOf(c, e.at), conn: connOf(e), live: connOf(e) }),
   becomeDisconnected: (c, e) => ({ lastAt: clockOf(c, e.at), conn: connOf(e), live: '' }),
   dropLive: (c, e) => ({ lastAt: clockOf(c, e.at), live: '' }),

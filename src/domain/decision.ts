@@ -24,6 +24,7 @@ export type ReasonCode =
   | 'limit.max_payload'
   | 'limit.messages_rate'
   | 'limit.bytes_rate'
+  | 'limit.ok' // a publish within every limit (tokens left in `values`)
   | 'publisher.not_a_client' // publish from rules/HTTP API: not charged
   | 'deadline.fallback' // our internal deadline passed: configured fallback
   | 'error.fallback'; // an internal error: configured fallback

@@ -76,7 +76,7 @@ export async function readCheckpoint(dir: string, onEntry: (e: IndexEntry) => vo
       lastSeq: v.l,
       snapSeq: hasSnap ? (v.s as number) : 0,
       packed: hasSnap ? (v.p as string) : undefined,
-      machineVersion: typeof v.m === 'number' ? v.m : 0,
+      machineVersion: typeof v.m === 'string' ? v.m : '',
     });
   }
   return { seq, corrupt };

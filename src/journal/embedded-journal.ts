@@ -23,7 +23,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { decodeEntry, encodeEntry, toCloudEvent } from './events.js';
+import { decodeEntry, encodeRecord } from './events.js';
 import {
   isDurableByDefault,
   type AppendAck,
@@ -37,9 +37,9 @@ import {
   type StoredSnapshot,
 } from './journal.js';
 import { JournalClosedError, JournalError } from './journal-errors.js';
-import { ClientIndex, Tails } from './memory-index.js';
+import { ClientIndex, Tails, type Tail } from './memory-index.js';
 import { RecordIds, sourceOf } from './record-ids.js';
-import { SegmentStore } from './segment-store.js';
+import { SegmentStore, type LineRef } from './segment-store.js';
 
 export interface EmbeddedJournalOptions extends CommonJournalOptions {
   /** Directory for segments, checkpoint and lock; memory only when absent. */
@@ -92,8 +92,8 @@ export class EmbeddedJournal implements JournalPort {
   readonly kind: 'memory' | 'file';
   readonly #opts: EmbeddedJournalOptions;
   readonly #ids = new RecordIds();
-  readonly #source: string;
-  readonly #machineVersion: number;
+  readonly #sourceJson: string;
+  readonly #machineVersion: string;
   readonly #index: ClientIndex;
   readonly #tails: Tails;
   readonly #now: () => number;
@@ -103,6 +103,9 @@ export class EmbeddedJournal implements JournalPort {
   #closed = false;
   // group commit
   #buf: string[] = [];
+  #bufClients: string[] = [];
+  #bufSeqs: number[] = [];
+  #bufPrev: number[] = [];
   #bufBytes = 0;
   #bufLastSeq = 0;
   #waiters: Waiter[] = [];
@@ -115,6 +118,8 @@ export class EmbeddedJournal implements JournalPort {
   #checkpointSeq = 0;
   #checkpointAt = 0;
   #checkpointing: Promise<void> | undefined;
+  #maintaining: Promise<void> | undefined;
+  #maintainAgain = false;
   #segmentCount = 0;
   // counters
   #appended = 0;
@@ -126,8 +131,8 @@ export class EmbeddedJournal implements JournalPort {
   private constructor(opts: EmbeddedJournalOptions) {
     this.#opts = opts;
     this.kind = opts.dataDir ? 'file' : 'memory';
-    this.#source = sourceOf(opts.instance);
-    this.#machineVersion = opts.machineVersion ?? 0;
+    this.#sourceJson = JSON.stringify(sourceOf(opts.instance));
+    this.#machineVersion = String(opts.machineVersion ?? '');
     this.#now = opts.now ?? Date.now;
     this.#index = new ClientIndex(opts.maxClients ?? EMBEDDED_DEFAULTS.maxClients);
     this.#tails = new Tails({
@@ -164,7 +169,7 @@ export class EmbeddedJournal implements JournalPort {
           now: this.#now,
         },
         cp.seq,
-        (seq, line) => this.#replay(seq, line),
+        (seq, line, where) => this.#replay(seq, line, where),
       );
       this.#store = store;
       let seq = Math.max(cp.seq, store.lastSeq);
@@ -189,7 +194,7 @@ export class EmbeddedJournal implements JournalPort {
     this.#maintainTimer.unref();
   }
 
-  #replay(seq: number, line: string): void {
+  #replay(seq: number, line: string, where: LineRef): void {
     const entry = decodeEntry(line);
     if (!entry) {
       this.#corrupt++;
@@ -199,7 +204,7 @@ export class EmbeddedJournal implements JournalPort {
     const prev = this.#index.get(id)?.lastSeq ?? 0;
     if (seq <= prev) return; // already in the checkpoint
     this.#index.note(id, seq, entry.snapshot);
-    this.#tails.push(id, seq, line, prev);
+    this.#tails.pushRef(id, seq, where.seg, where.off, where.len, prev);
   }
 
   append(record: JournalRecord, opts: AppendOptions = {}): Promise<AppendAck> | undefined {
@@ -214,15 +219,18 @@ export class EmbeddedJournal implements JournalPort {
     const seq = ++this.#seq;
     const snapshot: StoredSnapshot | undefined =
       opts.snapshot !== undefined ? { machineVersion: this.#machineVersion, packed: opts.snapshot } : undefined;
-    const line = encodeEntry(toCloudEvent(record, this.#ids.next(), this.#source), snapshot, seq);
+    const line = encodeRecord(record, this.#ids.next(), this.#sourceJson, snapshot, seq);
     const prev = this.#index.note(record.clientId, seq, snapshot);
-    this.#tails.push(record.clientId, seq, line, prev);
     this.#appended++;
     if (!this.#store) {
+      this.#tails.pushLine(record.clientId, seq, line, prev);
       this.#stored++;
       return undefined;
     }
     this.#buf.push(line);
+    this.#bufClients.push(record.clientId);
+    this.#bufSeqs.push(seq);
+    this.#bufPrev.push(prev);
     this.#bufBytes += line.length + 1;
     this.#bufLastSeq = seq;
     if (durable) {
@@ -252,17 +260,24 @@ export class EmbeddedJournal implements JournalPort {
     this.#timer = undefined;
     const store = this.#store;
     if (!store || this.#buf.length === 0) return;
-    const chunk = `${this.#buf.join('\n')}\n`;
+    const bytes = Buffer.from(`${this.#buf.join('\n')}\n`, 'utf8');
     const count = this.#buf.length;
     const waiters = this.#waiters;
     const notes = this.#bufNotes;
+    const clients = this.#bufClients;
+    const seqs = this.#bufSeqs;
+    const prevs = this.#bufPrev;
     const last = this.#bufLastSeq;
     this.#buf = [];
+    this.#bufClients = [];
+    this.#bufSeqs = [];
+    this.#bufPrev = [];
     this.#bufBytes = 0;
     this.#waiters = [];
     this.#bufNotes = [];
+    let where: LineRef;
     try {
-      store.writeSync(chunk, last);
+      where = store.writeSync(bytes, last);
     } catch (cause) {
       const err = new JournalError(
         'EXH_JOURNAL_WRITE',
@@ -275,6 +290,13 @@ export class EmbeddedJournal implements JournalPort {
     }
     this.#writes++;
     this.#stored += count;
+    if (this.#tails.enabled) {
+      for (let i = 0, pos = 0; i < count; i++) {
+        const nl = bytes.indexOf(10, pos);
+        this.#tails.pushRef(clients[i] as string, seqs[i] as number, where.seg, where.off + pos, nl - pos, prevs[i] as number);
+        pos = nl + 1;
+      }
+    }
     if (store.segments.length !== this.#segmentCount) {
       this.#segmentCount = store.segments.length;
       setImmediate(() => void this.#maintain());
@@ -313,8 +335,25 @@ export class EmbeddedJournal implements JournalPort {
     else process.emitWarning(`hookwarden journal: ${what} failed: ${err.message}`);
   }
 
+  /** Checkpoint when due, then apply retention. Single-flight: a call during a run makes it run once more. */
+  #maintain(): Promise<void> {
+    if (this.#maintaining) {
+      this.#maintainAgain = true;
+      return this.#maintaining;
+    }
+    this.#maintaining = (async () => {
+      do {
+        this.#maintainAgain = false;
+        await this.#maintainOnce();
+      } while (this.#maintainAgain && !this.#closed);
+    })().finally(() => {
+      this.#maintaining = undefined;
+    });
+    return this.#maintaining;
+  }
+
   /** Checkpoint when due, then apply retention (checkpointing first if retention is blocked). */
-  async #maintain(): Promise<void> {
+  async #maintainOnce(): Promise<void> {
     const store = this.#store;
     if (!store || this.#closed) return;
     try {
@@ -364,13 +403,11 @@ export class EmbeddedJournal implements JournalPort {
       e.snapSeq > 0 && e.packed !== undefined ? { seq: e.snapSeq, machineVersion: e.machineVersion, packed: e.packed } : undefined;
     const base = { clientId, seq: e.lastSeq, ...(snapshot ? { snapshot } : {}) };
     if (e.lastSeq === e.snapSeq) return { ...base, after: [], complete: true };
-    const t = this.#tails.get(clientId);
-    if (t && t.evictedUpTo <= e.snapSeq) {
-      return { ...base, after: decodeLines(t.lines, t.seqs, e.snapSeq), complete: true };
-    }
-    const store = this.#store;
-    if (!store) return { ...base, after: t ? decodeLines(t.lines, t.seqs, e.snapSeq) : [], complete: false };
     this.#flushNow();
+    const t = this.#tails.get(clientId);
+    if (t && t.evictedUpTo <= e.snapSeq) return { ...base, after: await this.#tailEntries(t, e.snapSeq, Infinity), complete: true };
+    const store = this.#store;
+    if (!store) return { ...base, after: t ? await this.#tailEntries(t, e.snapSeq, Infinity) : [], complete: false };
     const after: JournalEntry[] = [];
     for await (const { line } of store.scan(e.snapSeq + 1, subjectFilter(clientId))) {
       const d = decodeEntry(line);
@@ -381,14 +418,14 @@ export class EmbeddedJournal implements JournalPort {
 
   async recent(clientId: string, limit: number): Promise<JournalEntry[]> {
     if (limit <= 0) return [];
+    this.#flushNow();
     const t = this.#tails.get(clientId);
     const store = this.#store;
     if (t && (t.evictedUpTo === 0 || t.seqs.length >= limit || !store)) {
-      const from = Math.max(0, t.seqs.length - limit);
-      return decodeLines(t.lines.slice(from), t.seqs.slice(from), 0);
+      const fromTail = await this.#tailEntries(t, 0, limit);
+      if (fromTail.length === Math.min(limit, t.seqs.length)) return fromTail; // else a segment went: read the files
     }
     if (!store) return [];
-    this.#flushNow();
     const ring: JournalEntry[] = [];
     for await (const { line } of store.scan(0, subjectFilter(clientId))) {
       const d = decodeEntry(line);
@@ -403,7 +440,7 @@ export class EmbeddedJournal implements JournalPort {
     const from = opts.fromSeq ?? 0;
     const store = this.#store;
     if (!store) {
-      const lines = [...this.#tails.all()].filter((l) => l.seq >= from).sort((a, b) => a.seq - b.seq);
+      const lines = [...this.#tails.allLines()].filter((l) => l.seq >= from).sort((a, b) => a.seq - b.seq);
       for (const { line } of lines) {
         const d = decodeEntry(line);
         if (d) yield d;
@@ -416,6 +453,26 @@ export class EmbeddedJournal implements JournalPort {
       if (d) yield d;
       else this.#corrupt++;
     }
+  }
+
+  /** The newest `limit` tail records of a client above position `after`, decoded (file mode reads them from disk). */
+  async #tailEntries(t: Tail, after: number, limit: number): Promise<JournalEntry[]> {
+    let from = 0;
+    while (from < t.seqs.length && (t.seqs[from] ?? 0) <= after) from++;
+    from = Math.max(from, t.seqs.length - limit);
+    let lines: (string | undefined)[];
+    if (t.lines.length > 0 || !this.#store) lines = t.lines.slice(from);
+    else {
+      const refs: LineRef[] = [];
+      for (let i = from; i < t.seqs.length; i++) refs.push({ seg: t.segs[i] ?? 0, off: t.offs[i] ?? 0, len: t.lens[i] ?? 0 });
+      lines = await this.#store.readRefs(refs);
+    }
+    const out: JournalEntry[] = [];
+    for (const line of lines) {
+      const d = line === undefined ? undefined : decodeEntry(line);
+      if (d) out.push(d);
+    }
+    return out;
   }
 
   forget(clientId: string): void {
@@ -455,6 +512,7 @@ export class EmbeddedJournal implements JournalPort {
     const store = this.#store;
     if (!store) return;
     try {
+      if (this.#maintaining) await this.#maintaining.catch(() => undefined);
       if (this.#checkpointing) await this.#checkpointing.catch(() => undefined);
       if (this.#seq > this.#checkpointSeq) await this.#checkpoint();
     } finally {
@@ -465,16 +523,6 @@ export class EmbeddedJournal implements JournalPort {
   }
 }
 
-/** Decoded lines with a position above `after`. */
-function decodeLines(lines: readonly string[], seqs: readonly number[], after: number): JournalEntry[] {
-  const out: JournalEntry[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    if ((seqs[i] ?? 0) <= after) continue;
-    const d = decodeEntry(lines[i] ?? '');
-    if (d) out.push(d);
-  }
-  return out;
-}
 
 /** Cheap pre-filter of a client's lines: the CloudEvent `subject` as serialized. */
 function subjectFilter(clientId: string): (line: string) => boolean {

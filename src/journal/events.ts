@@ -176,6 +176,28 @@ export function fromCloudEvent(ev: unknown): { record: JournalRecord; id: string
   return { record, id: ev.id, source: ev.source };
 }
 
+const TYPE_OF_HOOK = new Map<string, string>(HOOK_NAMES.map((h) => [h, eventType(kindOfHook(h))]));
+
+/**
+ * Hot path: the stored entry of a record, serialized directly. Byte for byte
+ * `encodeEntry(toCloudEvent(record, id, source), snapshot, seq)` (a test
+ * holds them equal) without building the envelope objects.
+ * `sourceJson` is `JSON.stringify(source)`, computed once per journal.
+ */
+export function encodeRecord(record: JournalRecord, id: string, sourceJson: string, snapshot: StoredSnapshot | undefined, seq?: number): string {
+  const data: Record<string, unknown> = { clientId: record.clientId, at: record.at, hook: record.hook, node: record.node };
+  if (record.conn !== undefined) data.conn = record.conn;
+  data.state = record.state;
+  const detail = record.detail;
+  if (detail) for (const k in detail) data[k] = detail[k as keyof RecordDetail];
+  if (record.decision) data.decision = record.decision;
+  data.facts = record.facts;
+  let out = seq === undefined ? '{"v":1,"event":{"specversion":"1.0","id":' : `{"v":1,"seq":${seq},"event":{"specversion":"1.0","id":`;
+  out += `${JSON.stringify(id)},"source":${sourceJson},"type":"${TYPE_OF_HOOK.get(record.hook) ?? ''}","time":"${iso(record.at)}","subject":${JSON.stringify(record.clientId)},"datacontenttype":"application/json","data":${JSON.stringify(data)}}`;
+  if (snapshot) out += `,"snapshot":{"machineVersion":${JSON.stringify(snapshot.machineVersion)},"packed":${JSON.stringify(snapshot.packed)}}`;
+  return `${out}}`;
+}
+
 /** The stored form of one record: `{ v, seq?, event, snapshot? }` (schemas/journal-entry.v1.json). */
 export interface StoredEntry {
   readonly v: typeof SCHEMA_VERSION;
@@ -211,7 +233,7 @@ export function decodeEntry(text: string, seq?: number): JournalEntry | undefine
   if (!ev) return undefined;
   const s = parsed.snapshot;
   const snapshot =
-    isObj(s) && typeof s.packed === 'string' && typeof s.machineVersion === 'number'
+    isObj(s) && typeof s.packed === 'string' && typeof s.machineVersion === 'string'
       ? { machineVersion: s.machineVersion, packed: s.packed }
       : undefined;
   return { seq: position, id: ev.id, source: ev.source, record: ev.record, ...(snapshot ? { snapshot } : {}) };

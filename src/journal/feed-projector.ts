@@ -55,7 +55,6 @@ interface Resume {
 }
 
 const decoder = new TextDecoder();
-const noop = (): void => undefined;
 
 export class FeedProjector {
   readonly #deps: ProjectorDeps;
@@ -169,16 +168,15 @@ export class FeedProjector {
     this.#stop = () => void iter.stop();
     if (this.#stopped) void iter.stop();
     const window = this.#deps.feed.window ?? FEED_DEFAULTS.window;
-    const inflight: { seq: number; done: Promise<unknown> | undefined }[] = [];
-    const settle = async (all: boolean): Promise<void> => {
-      while (inflight.length > 0 && (all || inflight.length >= window)) {
-        const head = inflight.shift() as { seq: number; done: Promise<unknown> | undefined };
-        if (head.done) await head.done;
-        this.#advance(head.seq);
-      }
+    // entries in journal order; the position advances over the finished prefix as acks arrive
+    const inflight: { seq: number; done: boolean; acked: Promise<void> | undefined }[] = [];
+    let failure: Error | undefined;
+    const drain = (): void => {
+      while (inflight.length > 0 && inflight[0]?.done) this.#advance((inflight.shift() as { seq: number }).seq);
     };
     try {
       for await (const m of iter) {
+        if (failure) break;
         const entry = decodeEntry(decoder.decode(m.data), m.seq);
         const pubs: Promise<unknown>[] = [];
         if (entry) {
@@ -199,15 +197,28 @@ export class FeedProjector {
             );
           });
         }
-        const done = pubs.length === 0 ? undefined : pubs.length === 1 ? pubs[0] : Promise.all(pubs);
-        done?.catch(noop); // awaited in order by settle(); this only marks it handled
         this.#published += pubs.length;
-        inflight.push({ seq: m.seq, done });
-        await settle(m.info.pending === 0);
+        const item = { seq: m.seq, done: pubs.length === 0, acked: undefined as Promise<void> | undefined };
+        if (pubs.length > 0) {
+          item.acked = Promise.all(pubs).then(
+            () => {
+              item.done = true;
+              drain();
+            },
+            (err: Error) => {
+              failure ??= err;
+              iter.stop(); // restart from the feed's last message
+            },
+          );
+        }
+        inflight.push(item);
+        drain();
+        while (inflight.length >= window && !failure) await inflight[0]?.acked;
       }
-      await settle(true);
+      await Promise.all(inflight.map((i) => i.acked));
+      if (failure) throw failure;
     } finally {
-      await iter.close().catch(noop);
+      iter.stop(); // not close(): after a break nobody drains the queue that would settle it
     }
   }
 

@@ -87,7 +87,8 @@ export interface JournalRecord {
 
 /** A packed client-machine snapshot (`packSnapshot`) and the machine version that packed it. */
 export interface StoredSnapshot {
-  readonly machineVersion: number;
+  /** `MACHINE_VERSION` of the machine that packed it: restore only when equal, else replay. */
+  readonly machineVersion: string;
   readonly packed: string;
 }
 
@@ -171,8 +172,8 @@ export type JournalErrorHandler = (err: JournalError, clientId: string, dropped:
 export interface CommonJournalOptions {
   /** Instance name, the CloudEvent `source` is `/hookwarden/<instance>` (default: host name). */
   readonly instance?: string;
-  /** `MACHINE_VERSION` of the client machine; stored with every snapshot. */
-  readonly machineVersion?: number;
+  /** `MACHINE_VERSION` of the client machine, stored (as a string) with every snapshot. */
+  readonly machineVersion?: string | number;
   /** Default time budget of a durable append when no `deadline` is given (ms). */
   readonly appendTimeoutMs?: number;
   readonly onError?: JournalErrorHandler;

@@ -20,7 +20,7 @@ export interface IndexEntry {
   /** Position of the record the snapshot was taken after (0: no snapshot). */
   snapSeq: number;
   packed: string | undefined;
-  machineVersion: number;
+  machineVersion: string;
 }
 
 export class ClientIndex {
@@ -38,7 +38,7 @@ export class ClientIndex {
     let e = this.#map.get(clientId);
     const prev = e?.lastSeq ?? 0;
     if (e) this.#map.delete(clientId);
-    else e = { clientId, lastSeq: 0, snapSeq: 0, packed: undefined, machineVersion: 0 };
+    else e = { clientId, lastSeq: 0, snapSeq: 0, packed: undefined, machineVersion: '' };
     e.lastSeq = seq;
     if (snapshot) {
       e.snapSeq = seq;
@@ -92,16 +92,26 @@ export interface TailOptions {
   readonly maxBytes: number;
 }
 
+/**
+ * The newest records of one client, oldest first: either the encoded lines
+ * (memory mode: the only copy) or where they are on disk (file mode:
+ * segment, byte offset, byte length). File mode keeps numbers only because
+ * retaining every line costs the garbage collector several µs per append.
+ */
 export interface Tail {
   readonly seqs: number[];
   readonly lines: string[];
+  readonly segs: number[];
+  readonly offs: number[];
+  readonly lens: number[];
   bytes: number;
   /** Every record of the client at or before this position is NOT in the tail. */
   evictedUpTo: number;
 }
 
-/** Approximate per-record overhead of the two array slots and the string header. */
-const RECORD_OVERHEAD = 48;
+/** Approximate per-record overhead of the array slots (and the string header of a line). */
+const LINE_OVERHEAD = 48;
+const REF_OVERHEAD = 32;
 
 export class Tails {
   readonly #map = new Map<string, Tail>();
@@ -109,25 +119,51 @@ export class Tails {
 
   constructor(readonly opts: TailOptions) {}
 
-  /** Add record `seq` of a client; `prevSeq` is the client's newest position before it. */
-  push(clientId: string, seq: number, line: string, prevSeq: number): void {
-    if (this.opts.perClient <= 0 || this.opts.maxClients <= 0) return;
-    let t = this.#map.get(clientId);
-    if (t) this.#map.delete(clientId);
-    else t = { seqs: [], lines: [], bytes: 0, evictedUpTo: prevSeq };
-    this.#map.set(clientId, t);
-    const cost = line.length + RECORD_OVERHEAD;
+  get enabled(): boolean {
+    return this.opts.perClient > 0 && this.opts.maxClients > 0;
+  }
+
+  /** Add record `seq` of a client as its encoded line; `prevSeq` is the client's newest position before it. */
+  pushLine(clientId: string, seq: number, line: string, prevSeq: number): void {
+    if (!this.enabled) return;
+    const t = this.#slot(clientId, prevSeq);
     t.seqs.push(seq);
     t.lines.push(line);
+    this.#grow(t, line.length + LINE_OVERHEAD);
+  }
+
+  /** Add record `seq` of a client by its place on disk. */
+  pushRef(clientId: string, seq: number, seg: number, off: number, len: number, prevSeq: number): void {
+    if (!this.enabled) return;
+    const t = this.#slot(clientId, prevSeq);
+    t.seqs.push(seq);
+    t.segs.push(seg);
+    t.offs.push(off);
+    t.lens.push(len);
+    this.#grow(t, REF_OVERHEAD);
+  }
+
+  #slot(clientId: string, prevSeq: number): Tail {
+    let t = this.#map.get(clientId);
+    if (t) this.#map.delete(clientId);
+    else t = { seqs: [], lines: [], segs: [], offs: [], lens: [], bytes: 0, evictedUpTo: prevSeq };
+    this.#map.set(clientId, t);
+    return t;
+  }
+
+  #grow(t: Tail, cost: number): void {
     t.bytes += cost;
     this.#bytes += cost;
     while (t.seqs.length > this.opts.perClient) {
-      const dropped = t.seqs.shift() ?? 0;
-      const droppedLine = t.lines.shift() ?? '';
-      const c = droppedLine.length + RECORD_OVERHEAD;
+      t.evictedUpTo = t.seqs.shift() ?? t.evictedUpTo;
+      const c = t.lines.length > 0 ? (t.lines.shift() ?? '').length + LINE_OVERHEAD : REF_OVERHEAD;
+      if (t.segs.length > 0) {
+        t.segs.shift();
+        t.offs.shift();
+        t.lens.shift();
+      }
       t.bytes -= c;
       this.#bytes -= c;
-      t.evictedUpTo = dropped;
     }
     while ((this.#map.size > this.opts.maxClients || this.#bytes > this.opts.maxBytes) && this.#map.size > 1) {
       const oldest = this.#map.entries().next();
@@ -155,10 +191,10 @@ export class Tails {
     return this.#bytes;
   }
 
-  /** Every retained line with its position (no order guarantee across clients). */
-  *all(): IterableIterator<{ seq: number; line: string }> {
+  /** Every retained line with its position (memory mode; no order across clients). */
+  *allLines(): IterableIterator<{ seq: number; line: string }> {
     for (const t of this.#map.values()) {
-      for (let i = 0; i < t.seqs.length; i++) yield { seq: t.seqs[i] ?? 0, line: t.lines[i] ?? '' };
+      for (let i = 0; i < t.lines.length; i++) yield { seq: t.seqs[i] ?? 0, line: t.lines[i] ?? '' };
     }
   }
 }

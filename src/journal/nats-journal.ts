@@ -31,12 +31,12 @@ import {
   type JetStreamClient,
   type JetStreamManager,
   type NatsConnection,
-  type PubAck,
   type StoredMsg,
 } from 'nats';
 import { subjectNames, type SubjectNames } from './client-key.js';
-import { decodeEntry, encodeEntry, toCloudEvent } from './events.js';
+import { decodeEntry, encodeRecord } from './events.js';
 import { FeedProjector, type FeedOptions } from './feed-projector.js';
+import { JsAppender, type AppendAckWire } from './js-appender.js';
 import {
   isDurableByDefault,
   type AppendAck,
@@ -142,17 +142,20 @@ export class NatsJournal implements JournalPort {
   readonly #nc: NatsConnection;
   readonly #ownConnection: boolean;
   readonly #js: JetStreamClient;
+  readonly #appender: JsAppender;
   readonly #jsm: JetStreamManager;
   readonly #direct: DirectGet;
   readonly #opts: NatsJournalOptions;
   readonly #ids = new RecordIds();
-  readonly #source: string;
-  readonly #machineVersion: number;
+  readonly #sourceJson: string;
+  readonly #machineVersion: string;
   readonly #apiTimeoutMs: number;
   readonly #chains = new Map<string, Chain>();
   readonly #cursors: LRUCache<string, number>;
   #projector: FeedProjector | undefined;
   #closed = false;
+  /** Past close()'s grace period: in-flight appends give up. */
+  #stopped = false;
   #pending = 0;
   #idle: (() => void)[] = [];
   #appended = 0;
@@ -169,10 +172,11 @@ export class NatsJournal implements JournalPort {
     this.#opts = opts;
     this.#apiTimeoutMs = opts.apiTimeoutMs ?? NATS_DEFAULTS.apiTimeoutMs;
     this.#js = nc.jetstream({ timeout: this.#apiTimeoutMs });
+    this.#appender = new JsAppender(nc);
     this.names = subjectNames(opts.prefix ?? NATS_DEFAULTS.prefix);
     this.stream = opts.stream ?? NATS_DEFAULTS.stream;
-    this.#source = sourceOf(opts.instance);
-    this.#machineVersion = opts.machineVersion ?? 0;
+    this.#sourceJson = JSON.stringify(sourceOf(opts.instance));
+    this.#machineVersion = String(opts.machineVersion ?? '');
     this.#cursors = new LRUCache<string, number>({ max: opts.cursorCacheSize ?? NATS_DEFAULTS.cursorCacheSize });
     this.setupNotes = notes;
   }
@@ -255,7 +259,7 @@ export class NatsJournal implements JournalPort {
     const snapshot: StoredSnapshot | undefined =
       opts.snapshot !== undefined ? { machineVersion: this.#machineVersion, packed: opts.snapshot } : undefined;
     const id = this.#ids.next();
-    const body = encoder.encode(encodeEntry(toCloudEvent(record, id, this.#source), snapshot));
+    const body = encoder.encode(encodeRecord(record, id, this.#sourceJson, snapshot));
     const now = Date.now();
     this.#appended++;
     this.#pending++;
@@ -285,7 +289,7 @@ export class NatsJournal implements JournalPort {
     try {
       while (chain.queue.length > 0) {
         const item = chain.queue[0] as Item;
-        let ack: PubAck;
+        let ack: AppendAckWire;
         try {
           ack = await this.#publish(chain, item);
         } catch (err) {
@@ -305,10 +309,10 @@ export class NatsJournal implements JournalPort {
     }
   }
 
-  async #publish(chain: Chain, item: Item): Promise<PubAck> {
+  async #publish(chain: Chain, item: Item): Promise<AppendAckWire> {
     let lastErr: unknown;
     for (;;) {
-      if (this.#nc.isClosed()) throw new JournalClosedError('the NATS connection is closed');
+      if (this.#nc.isClosed() || this.#stopped) throw new JournalClosedError('the NATS connection is closed');
       // a durable record queued behind this one must not wait past its own deadline
       let deadline = item.deadline;
       for (const q of chain.queue) if (q.deadline < deadline) deadline = q.deadline;
@@ -323,11 +327,7 @@ export class NatsJournal implements JournalPort {
         );
       }
       try {
-        return await this.#js.publish(chain.subject, item.body, {
-          msgID: item.id,
-          expect: { lastSubjectSequence: chain.lastSeq },
-          timeout: Math.max(1, Math.min(remaining, this.#apiTimeoutMs)),
-        });
+        return await this.#appender.publish(chain.subject, item.body, item.id, chain.lastSeq, Math.max(1, Math.min(remaining, this.#apiTimeoutMs)));
       } catch (err) {
         lastErr = err;
         if (apiCode(err) === ConflictError.NATS_ERR_CODE) {
@@ -455,7 +455,7 @@ export class NatsJournal implements JournalPort {
       }
     } finally {
       clearTimeout(idle);
-      await iter.close().catch(() => undefined);
+      iter.stop(); // not close(): after a break nobody drains the queue that would settle it
     }
   }
 
@@ -505,6 +505,8 @@ export class NatsJournal implements JournalPort {
     const graceMs = this.#opts.appendTimeoutMs ?? NATS_DEFAULTS.appendTimeoutMs;
     await Promise.race([this.flush(), sleep(graceMs)]);
     await this.#projector?.stop();
+    this.#stopped = true;
+    this.#appender.close();
     if (this.#ownConnection) await this.#nc.drain().catch(() => this.#nc.close());
   }
 }

@@ -36,6 +36,13 @@ const SEGMENT_RE = /^seg-(\d{20})\.jsonl$/;
 const SEQ_PREFIX_RE = /^\{"v":\d+,"seq":(\d+),/;
 const READ_CHUNK = 1 << 20;
 
+/** Where a line is: segment (its first position), byte offset, byte length without the newline. */
+export interface LineRef {
+  readonly seg: number;
+  readonly off: number;
+  readonly len: number;
+}
+
 export const segmentName = (firstSeq: number): string => `seg-${String(firstSeq).padStart(20, '0')}.jsonl`;
 
 /** Position of a stored line: from its fixed prefix, else by parsing. */
@@ -50,8 +57,8 @@ export function seqOfLine(line: string): number | undefined {
   }
 }
 
-/** Complete lines of a file from `start`, each with the offset just after its newline. */
-export async function* readLines(file: string, start = 0): AsyncGenerator<{ line: string; end: number }> {
+/** Complete lines of a file from `start`, each with its byte offset and the offset just after its newline. */
+export async function* readLines(file: string, start = 0): AsyncGenerator<{ line: string; start: number; end: number }> {
   let fh;
   try {
     fh = await open(file, 'r');
@@ -70,7 +77,7 @@ export async function* readLines(file: string, start = 0): AsyncGenerator<{ line
       const base = pos - carry.length;
       let from = 0;
       for (let nl = data.indexOf(10, from); nl !== -1; nl = data.indexOf(10, from)) {
-        yield { line: data.toString('utf8', from, nl), end: base + nl + 1 };
+        yield { line: data.toString('utf8', from, nl), start: base + from, end: base + nl + 1 };
         from = nl + 1;
       }
       carry = Buffer.from(data.subarray(from));
@@ -118,7 +125,11 @@ export class SegmentStore {
    * `fromSeq` through `onLine` (in order), truncate a torn last line, and
    * open the newest segment for appending.
    */
-  static async open(opts: SegmentStoreOptions, fromSeq: number, onLine: (seq: number, line: string) => void): Promise<SegmentStore> {
+  static async open(
+    opts: SegmentStoreOptions,
+    fromSeq: number,
+    onLine: (seq: number, line: string, where: LineRef) => void,
+  ): Promise<SegmentStore> {
     const names = (await readdir(opts.dir)).filter((n) => SEGMENT_RE.test(n)).sort();
     const segments: SegmentInfo[] = [];
     for (const name of names) {
@@ -134,7 +145,7 @@ export class SegmentStore {
       lastSeq = Math.max(lastSeq, seg.firstSeq - 1);
       if (!isLast && next.firstSeq - 1 <= fromSeq) continue; // wholly covered by the checkpoint
       let validEnd = 0;
-      for await (const { line, end } of readLines(seg.file)) {
+      for await (const { line, start, end } of readLines(seg.file)) {
         validEnd = end;
         const seq = seqOfLine(line);
         if (seq === undefined) {
@@ -142,7 +153,7 @@ export class SegmentStore {
           continue;
         }
         if (seq > lastSeq) lastSeq = seq;
-        if (seq > fromSeq) onLine(seq, line);
+        if (seq > fromSeq) onLine(seq, line, { seg: seg.firstSeq, off: start, len: end - start - 1 });
       }
       if (isLast && validEnd < seg.size) {
         await truncate(seg.file, validEnd); // torn write of an unacknowledged batch
@@ -178,14 +189,14 @@ export class SegmentStore {
   }
 
   /**
-   * Write complete lines synchronously (one write(2) in the common case).
-   * On failure the file is truncated back to its previous size and the
-   * error is thrown: none of these lines is stored.
+   * Write complete lines synchronously (one write(2) in the common case)
+   * and return where they start. On failure the file is truncated back to
+   * its previous size and the error is thrown: none of these lines is stored.
    */
-  writeSync(chunk: string, lastSeq: number): void {
+  writeSync(bytes: Buffer, lastSeq: number): LineRef {
     if (this.#closed) throw new Error('segment store is closed');
     const active = this.#segments[this.#segments.length - 1] as SegmentInfo;
-    const bytes = Buffer.from(chunk, 'utf8');
+    const where: LineRef = { seg: active.firstSeq, off: active.size, len: bytes.length };
     let off = 0;
     try {
       while (off < bytes.length) off += writeSync(this.#fd, bytes, off, bytes.length - off);
@@ -202,6 +213,39 @@ export class SegmentStore {
     this.#lastSeq = Math.max(this.#lastSeq, lastSeq);
     this.#dirty = true;
     if (active.size >= this.#opts.segmentMaxBytes) this.#rotate();
+    return where;
+  }
+
+  /** The lines at `refs` (undefined where the segment is gone), in the order given. */
+  async readRefs(refs: readonly LineRef[]): Promise<(string | undefined)[]> {
+    const out: (string | undefined)[] = new Array<string | undefined>(refs.length);
+    const bySeg = new Map<number, number[]>();
+    refs.forEach((r, i) => {
+      const list = bySeg.get(r.seg);
+      if (list) list.push(i);
+      else bySeg.set(r.seg, [i]);
+    });
+    for (const [seg, idx] of bySeg) {
+      const info = this.#segments.find((s) => s.firstSeq === seg);
+      if (!info) continue;
+      let fh;
+      try {
+        fh = await open(info.file, 'r');
+      } catch {
+        continue;
+      }
+      try {
+        for (const i of idx) {
+          const r = refs[i] as LineRef;
+          const buf = Buffer.allocUnsafe(r.len);
+          const { bytesRead } = await fh.read(buf, 0, r.len, r.off);
+          if (bytesRead === r.len) out[i] = buf.toString('utf8');
+        }
+      } finally {
+        await fh.close();
+      }
+    }
+    return out;
   }
 
   #rotate(): void {

@@ -22,7 +22,7 @@ function tempDir(): string {
 }
 
 async function openJ(opts: EmbeddedJournalOptions = {}): Promise<EmbeddedJournal> {
-  const j = await EmbeddedJournal.open({ instance: 'test', machineVersion: 3, ...opts });
+  const j = await EmbeddedJournal.open({ instance: 'test', machineVersion: 'client-1.1', ...opts });
   open.push(j);
   return j;
 }
@@ -60,7 +60,7 @@ describe('embedded journal', () => {
     expect(records(await j.recent('a', 10))).toEqual([note('a', 1), publish('a', 2), publish('a', 4, deny)]);
     expect(records(await j.recent('a', 1))).toEqual([publish('a', 4, deny)]);
     const loaded = await j.load('a');
-    expect(loaded).toMatchObject({ clientId: 'a', seq: 4, snapshot: { seq: 2, packed: 'S2', machineVersion: 3 }, complete: true });
+    expect(loaded).toMatchObject({ clientId: 'a', seq: 4, snapshot: { seq: 2, packed: 'S2', machineVersion: 'client-1.1' }, complete: true });
     expect(records(loaded?.after ?? [])).toEqual([publish('a', 4, deny)]);
     expect(await j.load('nobody')).toBeUndefined();
     const all: number[] = [];
@@ -106,7 +106,7 @@ describe('embedded journal', () => {
 
     const j2 = await openJ({ dataDir: dir });
     const a = await j2.load('a');
-    expect(a).toMatchObject({ seq: 5, snapshot: { seq: 2, packed: 'A2', machineVersion: 3 }, complete: true });
+    expect(a).toMatchObject({ seq: 5, snapshot: { seq: 2, packed: 'A2', machineVersion: 'client-1.1' }, complete: true });
     expect(records(a?.after ?? [])).toEqual([note('a', 4), publish('a', 5, deny)]);
     expect(await j2.load('b')).toMatchObject({ seq: 3, snapshot: { packed: 'B3' }, after: [] });
     const ack = await j2.append(publish('a', 6));
@@ -149,7 +149,7 @@ describe('embedded journal', () => {
     const dir = tempDir();
     const j = await openJ({ dataDir: dir, segmentMaxBytes: 4096, retainBytes: 16_384, checkpointIntervalMs: 3_600_000 });
     for (let i = 1; i <= 300; i++) await j.append(publish(`c${i % 10}`, i), { snapshot: `S${i}` });
-    expect(j.stats().segments).toBeGreaterThan(10);
+    expect(j.stats().segments).toBeGreaterThanOrEqual(4); // rotated (and already trimmed after rotations)
     await j.maintain(); // retention is blocked until a checkpoint covers the old segments: it writes one
     const segs = readdirSync(dir).filter((f) => f.startsWith('seg-'));
     const total = segs.reduce((n, f) => n + statSync(join(dir, f)).size, 0);

@@ -6,6 +6,7 @@ import { Secret } from '../../src/domain/secret.js';
 import {
   decodeEntry,
   encodeEntry,
+  encodeRecord,
   eventType,
   FEED_KINDS,
   feedEventsOf,
@@ -118,7 +119,7 @@ describe('events', () => {
       const ev = toCloudEvent(recordFor(type), 'boot-1', '/hookwarden/test');
       expect(validate(schemas, EVENT, ev), type).toEqual([]);
       expect(ev).toMatchObject({ specversion: '1.0', datacontenttype: 'application/json', time: '2023-11-14T22:13:20.123Z' });
-      const entry = JSON.parse(encodeEntry(ev, { machineVersion: 3, packed: '{"s":1}' }, 7)) as unknown;
+      const entry = JSON.parse(encodeEntry(ev, { machineVersion: 'client-1.1', packed: '{"s":1}' }, 7)) as unknown;
       expect(validate(schemas, ENTRY, entry), type).toEqual([]);
     }
     // the checker is not vacuous
@@ -177,14 +178,26 @@ describe('events', () => {
           ...(a.decision ? { decision: a.decision } : {}),
           ...(a.topic !== undefined ? { detail: { topic: a.topic } } : {}),
         };
-        const snap = packed === undefined ? undefined : { machineVersion: 2, packed };
+        const snap = packed === undefined ? undefined : { machineVersion: 'client-2.0', packed };
         const line = encodeEntry(toCloudEvent(record, 'boot-x', '/hookwarden/a'), snap, seq + 1);
         expect(line).not.toContain('\n');
+        // the hot-path encoder writes exactly the same bytes
+        expect(encodeRecord(record, 'boot-x', JSON.stringify('/hookwarden/a'), snap, seq + 1)).toBe(line);
+        expect(encodeRecord(record, 'boot-x', JSON.stringify('/hookwarden/a'), snap)).toBe(encodeEntry(toCloudEvent(record, 'boot-x', '/hookwarden/a'), snap));
         const back = decodeEntry(line);
         expect(back).toEqual({ seq: seq + 1, id: 'boot-x', source: '/hookwarden/a', record, ...(snap ? { snapshot: snap } : {}) });
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('events - the hot-path encoder matches the reference one for every hook with full details', () => {
+    for (const type of HOOK_NAMES) {
+      const r = recordFor(type, true);
+      expect(encodeRecord(r, 'i-1', '"/s"', { machineVersion: 'v"1', packed: 'p"q' }, 5)).toBe(
+        encodeEntry(toCloudEvent(r, 'i-1', '/s'), { machineVersion: 'v"1', packed: 'p"q' }, 5),
+      );
+    }
   });
 
   it('events - unknown types, other versions and malformed documents are skipped, not misread', () => {

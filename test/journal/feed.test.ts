@@ -52,7 +52,7 @@ async function drainFeed(feedStream: string, filter: string, count: number, dura
     if (out.length >= count) break;
   }
   clearTimeout(timer);
-  await iter.close();
+  iter.stop();
   return out;
 }
 
@@ -123,6 +123,7 @@ describe('feed', () => {
 
     const writer = await openJ(nm, { project: false, exclude }); // journal moves on, nobody projects
     expect(writer.projector).toBeUndefined();
+    await writer.load('c');
     const second = await appendAll(writer, [...script('c'), ...script('d')].map((r) => ({ ...r, at: r.at + 100 })));
 
     const j3 = await openJ(nm, { exclude });

@@ -4,6 +4,8 @@ import type { JournalError } from '../../src/journal/journal-errors.js';
 import { AppendTimeoutError, ConflictError } from '../../src/journal/journal-errors.js';
 import type { JournalEntry, JournalRecord } from '../../src/journal/journal.js';
 import { NatsJournal, type NatsJournalOptions } from '../../src/journal/nats-journal.js';
+import { natsConnectionOptions } from '../../src/journal/nats-connect.js';
+import { Secret } from '../../src/domain/secret.js';
 import { NatsServer } from '../support/nats-server.js';
 import { deny, NASTY_IDS, note, publish } from './records.js';
 
@@ -32,7 +34,7 @@ function names(): { stream: string; prefix: string } {
 }
 
 async function openJ(opts: Partial<NatsJournalOptions> & { stream: string; prefix: string }, url = server.url): Promise<NatsJournal> {
-  const j = await NatsJournal.open({ connect: { servers: url, pingIntervalMs: 1000 }, instance: 'test', machineVersion: 2, ...opts });
+  const j = await NatsJournal.open({ connect: { servers: url, pingIntervalMs: 1000 }, instance: 'test', machineVersion: 'client-1.1', ...opts });
   journals.push(j);
   return j;
 }
@@ -49,7 +51,7 @@ describe('nats journal', () => {
       await j.append(publish(id, 3, deny));
       const loaded = await j.load(id);
       expect(loaded?.seq).toBe((await j.recent(id, 1))[0]?.seq);
-      expect(loaded?.snapshot).toMatchObject({ packed: `snap-${id}`, machineVersion: 2, seq: ack?.seq });
+      expect(loaded?.snapshot).toMatchObject({ packed: `snap-${id}`, machineVersion: 'client-1.1', seq: ack?.seq });
       expect(records(loaded?.after ?? [])).toEqual([publish(id, 3, deny)]);
       expect(records(await j.recent(id, 10))).toEqual([note(id, 1), publish(id, 2), publish(id, 3, deny)]);
     }
@@ -132,6 +134,42 @@ describe('nats journal', () => {
       await plain.cleanup();
     }
     await expect(openJ(names(), 'nats://127.0.0.1:1')).rejects.toMatchObject({ message: expect.stringMatching(/cannot connect to NATS at nats:\/\/127.0.0.1:1/) });
+  });
+});
+
+describe('nats journal connection', () => {
+  it('nats journal - connection options: seeds, user/password, token, credential files, TLS, and production defaults', () => {
+    const o = natsConnectionOptions({
+      servers: 'nats://a:4222, nats://b:4222',
+      user: 'hw',
+      pass: new Secret('pw'),
+      tls: { caFile: 'ca.pem', certFile: 'c.pem', keyFile: 'k.pem' },
+    });
+    expect(o).toMatchObject({ servers: ['nats://a:4222', 'nats://b:4222'], user: 'hw', pass: 'pw', maxReconnectAttempts: -1, pingInterval: 2000, maxPingOut: 2 });
+    expect(o.tls).toEqual({ caFile: 'ca.pem', certFile: 'c.pem', keyFile: 'k.pem' });
+    expect(natsConnectionOptions({ servers: ['nats://a'], token: 't0k' }).token).toBe('t0k');
+    expect(() => natsConnectionOptions({ servers: 'nats://a', credsFile: '/nonexistent/hw.creds' })).toThrow(/cannot read the NATS credentials file \/nonexistent\/hw.creds/);
+    expect(() => natsConnectionOptions({ servers: 'nats://a', nkeySeedFile: '/nonexistent/seed' })).toThrow(/nkey seed file/);
+  });
+
+  it('nats journal - authenticates with user/password or token; a wrong password is a clear setup error without the password', async () => {
+    const userSrv = await NatsServer.start({ config: 'authorization { user: hw, password: s3cret }\n' });
+    const tokenSrv = await NatsServer.start({ config: 'authorization { token: t0ken }\n' });
+    try {
+      const j = await NatsJournal.open({ connect: { servers: userSrv.url, user: 'hw', pass: 's3cret' }, ...names() });
+      journals.push(j);
+      await expect(j.append(publish('auth', 1))).resolves.toBeDefined();
+      const t = await NatsJournal.open({ connect: { servers: tokenSrv.url, token: new Secret('t0ken') }, ...names() });
+      journals.push(t);
+      await expect(t.append(publish('auth', 1))).resolves.toBeDefined();
+      const err = (await NatsJournal.open({ connect: { servers: userSrv.url, user: 'hw', pass: 'wrong-pw' }, ...names() }).catch((e: unknown) => e)) as JournalError;
+      expect(err.code).toBe('EXH_JOURNAL_SETUP');
+      expect(err.message).toMatch(/cannot connect to NATS at .*(authorization|Authorization)/);
+      expect(err.message).not.toContain('wrong-pw');
+    } finally {
+      await userSrv.cleanup();
+      await tokenSrv.cleanup();
+    }
   });
 });
 
