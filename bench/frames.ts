@@ -15,10 +15,14 @@
  * - `publish`: one OnMessagePublish per client id.
  * - `authorize`: one OnClientAuthorize(PUBLISH) per client id.
  *
- * Each client publishes QoS 1 to `devices/<clientid>/telemetry` and is its own
- * subscriber (`devices/<clientid>/#`), so every call of a session concerns the
- * same client. A client's publishes reuse one message (same id and timestamp):
- * no server in the comparison keys anything on the message id.
+ * Topics follow the usual device pattern (and the ACL of
+ * examples/policies/realistic.yaml): each client publishes QoS 1 telemetry to
+ * `devices/<clientid>/telemetry` and subscribes to `cmd/<clientid>/#`; the
+ * delivered/acked calls after each publish carry a QoS 1 command
+ * `cmd/<clientid>/set` from a backend client to this device. So every call of
+ * a session concerns one client (as EMQX's per-client ordering has it), and a
+ * client's publishes reuse one message (same id and timestamp): no server in
+ * the comparison keys anything on the message id.
  */
 import { fileURLToPath } from 'node:url';
 import { writeFileSync } from 'node:fs';
@@ -154,7 +158,7 @@ function clientFrames(exhook: LoadedExhook, i: number, opts: FrameOptions) {
     keepalive: 60,
   };
   const topic = `devices/${c.clientid}/telemetry`;
-  const filter = `devices/${c.clientid}/#`;
+  const filter = `cmd/${c.clientid}/#`;
   const body = `{"clientid":"${c.clientid}","seq":${i},"temp":21.5,"hum":40.2,"bat":97}`;
   const payload = Buffer.from(body.padEnd(opts.payloadBytes, ' ').slice(0, opts.payloadBytes));
   const message = {
@@ -166,6 +170,16 @@ function clientFrames(exhook: LoadedExhook, i: number, opts: FrameOptions) {
     payload,
     timestamp: String(1795754679403 + i),
     headers: { peerhost: c.peerhost, protocol: 'mqtt', username: c.username },
+  };
+  const command = {
+    node: META.node,
+    id: `0006613AB7C6${((i * 2654435761) >>> 0).toString(16).toUpperCase().padStart(8, '0')}F44200000B95`,
+    qos: 1,
+    from: `backend-${i % 4}`,
+    topic: `cmd/${c.clientid}/set`,
+    payload: Buffer.from(`{"interval":60,"seq":${i}}`),
+    timestamp: String(1795754679503 + i),
+    headers: { peerhost: '10.255.0.1', protocol: 'mqtt', username: 'backend' },
   };
   const connectProps = c.protoVer === '5' ? [{ name: 'Receive-Maximum', value: '20' }] : [];
   const authorize = (type: 'PUBLISH' | 'SUBSCRIBE', t: string): Call =>
@@ -190,8 +204,8 @@ function clientFrames(exhook: LoadedExhook, i: number, opts: FrameOptions) {
     }),
     authorizePublish: authorize('PUBLISH', topic),
     publish: call('message.publish', { message }),
-    delivered: call('message.delivered', { clientinfo, message }),
-    acked: call('message.acked', { clientinfo, message }),
+    delivered: call('message.delivered', { clientinfo, message: command }),
+    acked: call('message.acked', { clientinfo, message: command }),
     disconnected: call('client.disconnected', { clientinfo, reason: 'normal' }),
     terminated: call('session.terminated', { clientinfo, reason: '{shutdown,normal}' }),
   };

@@ -5,7 +5,8 @@
  * frame set, and prints calls/s, latency and the hookwarden/floor ratios.
  * Method: docs/BENCHMARKS.md, "Edge benchmark".
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import os from 'node:os';
@@ -124,6 +125,23 @@ function parse(argv: string[]): Args {
   };
 }
 
+/** Which hookwarden was measured: git commit, uncommitted files, build time of dist/src/cli.js. */
+function buildInfo(): string {
+  const root = repoRoot();
+  const git = (args: string[]): string => {
+    try {
+      return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return '';
+    }
+  };
+  const head = git(['rev-parse', '--short', 'HEAD']) || 'no git';
+  const dirty = git(['status', '--porcelain']).split('\n').filter(Boolean).length;
+  const cli = join(root, 'dist', 'src', 'cli.js');
+  const built = existsSync(cli) ? statSync(cli).mtime.toISOString() : 'not built';
+  return `git ${head}${dirty > 0 ? ` + ${dirty} uncommitted files` : ''}, dist/src/cli.js built ${built}`;
+}
+
 const log = (s: string): void => {
   process.stdout.write(`${s}\n`);
 };
@@ -180,6 +198,8 @@ async function main(): Promise<number> {
       log(`set ${name}: ${info.sessions} client ids, ${info.calls} calls per pass, ${(info.bytes / 1e6).toFixed(1)} MB encoded; ${weights}`);
     }
     log(`machine: ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, node ${process.version}`);
+    const build = buildInfo();
+    if (!useFloorB) log(`hookwarden: ${build}`);
     log(
       `runs: per set, ${args.warmupMs / 1000} s warm-up on each server, then ${args.rounds} rounds of ` +
         `(${args.settleMs / 1000} s settle + ${args.durationMs / 1000} s measured) per server, alternating`,
@@ -237,7 +257,7 @@ async function main(): Promise<number> {
     for (const s of servers) log(`${s.name} wrote ${s.outputBytes()} bytes of logs`);
     if (args.json !== undefined) {
       const strip = records.map((r) => ({ ...r, result: { ...r.result, latency: undefined, perWorker: undefined } }));
-      writeFileSync(args.json, JSON.stringify({ args, machine: { cores: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, sets: pool.sets, runs: strip, summary: sums }, null, 2));
+      writeFileSync(args.json, JSON.stringify({ args, build, machine: { cores: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, sets: pool.sets, runs: strip, summary: sums }, null, 2));
       log(`wrote ${args.json}`);
     }
     return 0;

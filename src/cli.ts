@@ -6,9 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AppError } from './errors.js';
 
-const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const SERVE_OPTIONS = {
   config: { type: 'string' },
@@ -33,6 +31,25 @@ const SERVE_OPTIONS = {
   'max-clients': { type: 'string' },
   'hot-clients': { type: 'string' },
   'shutdown-grace': { type: 'string' },
+  instance: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'journal-payloads': { type: 'string' },
+  'fsync-interval': { type: 'string' },
+  nats: { type: 'string' },
+  'nats-user': { type: 'string' },
+  'nats-password': { type: 'string' },
+  'nats-token': { type: 'string' },
+  'nats-creds': { type: 'string' },
+  'nats-nkey': { type: 'string' },
+  'nats-tls-ca': { type: 'string' },
+  'nats-tls-cert': { type: 'string' },
+  'nats-tls-key': { type: 'string' },
+  'nats-prefix': { type: 'string' },
+  feed: { type: 'string' },
+  'feed-exclude': { type: 'string' },
+  'bridge-topics': { type: 'string' },
+  'bridge-stream': { type: 'string' },
+  'bridge-max-backlog': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -60,6 +77,21 @@ serve options (each also settable in the config file and by environment, see doc
   --message-topics LIST         topic filters for message.* hooks (all)
   --max-clients N               clients tracked before the least recent is forgotten (1000000)
   --shutdown-grace DURATION     how long in-flight calls may finish on SIGTERM (10s)
+
+journal (docs/EVENTS.md):
+  --data-dir DIR                embedded journal on disk: state survives a restart (memory only)
+  --nats URL[,URL…]             NATS JetStream journal + event feed instead (HOOKWARDEN_NATS)
+  --nats-user U --nats-password P | --nats-token T | --nats-creds FILE | --nats-nkey FILE
+  --nats-tls-ca FILE [--nats-tls-cert FILE --nats-tls-key FILE]
+  --nats-prefix P               subject prefix (hookwarden)
+  --feed true|false             publish <prefix>.events.… (true with --nats)
+  --feed-exclude LIST           feed kinds left out, e.g. message.published,message.delivered
+  --journal-payloads true       also journal message payloads (off)
+  --bridge-topics LIST          MQTT filters whose messages are published to <prefix>.msg.… (docs/BRIDGE.md)
+  --bridge-stream NAME          keep bridged messages in this JetStream stream
+
+  hookwarden replay  [--data-dir DIR | --nats URL]   rebuild every client from the journal, report differences
+  hookwarden inspect CLIENTID [--data-dir DIR | --nats URL] [--last N]
 `;
 
 /** Run the CLI; resolves to the exit code. `serve` resolves only when the server stops. */
@@ -132,7 +164,9 @@ async function checkPolicyCommand(args: readonly string[]): Promise<number> {
 async function hashPasswordCommand(): Promise<number> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  const password = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
   if (!password) {
     process.stderr.write('hookwarden hash-password: give the password on stdin, e.g. printf %s "$PW" | hookwarden hash-password\n');
     return 2;

@@ -33,6 +33,37 @@ export interface Config {
   readonly hotClients: number;
   readonly logLevel: LogLevel;
   readonly shutdownGraceMs: number;
+  /** Instance name: CloudEvent `source`, NATS connection name (default: host name). */
+  readonly instance?: string;
+  /** Embedded journal files (`--data-dir`); none: memory only. */
+  readonly dataDir?: string;
+  /** Journal message payloads too (opt-in). */
+  readonly journalPayloads: boolean;
+  /** fdatasync period of the file journal, ms (0: before every acknowledgement). */
+  readonly fsyncIntervalMs: number;
+  /** NATS JetStream journal and event feed; absent: embedded. */
+  readonly nats?: NatsConfig;
+  /** MQTT topic filters whose allowed messages are bridged to NATS (needs `nats`). */
+  readonly bridgeTopics: readonly string[];
+  /** JetStream stream keeping bridged messages; none: core NATS publish. */
+  readonly bridgeStream?: string;
+  readonly bridgeMaxBacklog: number;
+}
+
+export interface NatsConfig {
+  readonly servers: readonly string[];
+  readonly user?: string;
+  readonly pass?: string;
+  readonly token?: string;
+  readonly credsFile?: string;
+  readonly nkeySeedFile?: string;
+  readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
+  /** Subject prefix of journal, feed and bridge (default `hookwarden`). */
+  readonly prefix: string;
+  /** Publish the event feed (`<prefix>.events.…`). */
+  readonly feed: boolean;
+  /** Feed kinds left out, e.g. `message.published`, `message.delivered`, `message.acked`. */
+  readonly feedExclude: readonly string[];
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -50,6 +81,10 @@ export const DEFAULTS: Config = Object.freeze({
   hotClients: 20_000,
   logLevel: 'info',
   shutdownGraceMs: 10_000,
+  journalPayloads: false,
+  fsyncIntervalMs: 1000,
+  bridgeTopics: [],
+  bridgeMaxBacklog: 10_000,
 });
 
 /** Flags as the CLI parsed them (already split into name → value). */
@@ -91,15 +126,38 @@ const KEYS = {
   hotClients: { file: 'registry.hot_clients', env: 'HOOKWARDEN_HOT_CLIENTS', flag: 'hot-clients' },
   logLevel: { file: 'log.level', env: 'HOOKWARDEN_LOG_LEVEL', flag: 'log-level' },
   grace: { file: 'shutdown.grace', env: 'HOOKWARDEN_SHUTDOWN_GRACE', flag: 'shutdown-grace' },
+  instance: { file: 'instance', env: 'HOOKWARDEN_INSTANCE', flag: 'instance' },
+  dataDir: { file: 'journal.data_dir', env: 'HOOKWARDEN_DATA_DIR', flag: 'data-dir' },
+  payloads: { file: 'journal.payloads', env: 'HOOKWARDEN_JOURNAL_PAYLOADS', flag: 'journal-payloads' },
+  fsync: { file: 'journal.fsync_interval', env: 'HOOKWARDEN_FSYNC_INTERVAL', flag: 'fsync-interval' },
+  natsServers: { file: 'nats.servers', env: 'HOOKWARDEN_NATS', flag: 'nats' },
+  natsUser: { file: 'nats.user', env: 'HOOKWARDEN_NATS_USER', flag: 'nats-user' },
+  natsPass: { file: 'nats.password', env: 'HOOKWARDEN_NATS_PASSWORD', flag: 'nats-password' },
+  natsToken: { file: 'nats.token', env: 'HOOKWARDEN_NATS_TOKEN', flag: 'nats-token' },
+  natsCreds: { file: 'nats.creds_file', env: 'HOOKWARDEN_NATS_CREDS', flag: 'nats-creds' },
+  natsNkey: { file: 'nats.nkey_file', env: 'HOOKWARDEN_NATS_NKEY', flag: 'nats-nkey' },
+  natsCa: { file: 'nats.tls.ca_file', env: 'HOOKWARDEN_NATS_TLS_CA_FILE', flag: 'nats-tls-ca' },
+  natsCert: { file: 'nats.tls.cert_file', env: 'HOOKWARDEN_NATS_TLS_CERT_FILE', flag: 'nats-tls-cert' },
+  natsKey: { file: 'nats.tls.key_file', env: 'HOOKWARDEN_NATS_TLS_KEY_FILE', flag: 'nats-tls-key' },
+  natsPrefix: { file: 'nats.prefix', env: 'HOOKWARDEN_NATS_PREFIX', flag: 'nats-prefix' },
+  feed: { file: 'feed.enabled', env: 'HOOKWARDEN_FEED', flag: 'feed' },
+  feedExclude: { file: 'feed.exclude', env: 'HOOKWARDEN_FEED_EXCLUDE', flag: 'feed-exclude' },
+  bridgeTopics: { file: 'bridge.topics', env: 'HOOKWARDEN_BRIDGE_TOPICS', flag: 'bridge-topics' },
+  bridgeStream: { file: 'bridge.stream', env: 'HOOKWARDEN_BRIDGE_STREAM', flag: 'bridge-stream' },
+  bridgeBacklog: { file: 'bridge.max_backlog', env: 'HOOKWARDEN_BRIDGE_MAX_BACKLOG', flag: 'bridge-max-backlog' },
 } as const;
 type Key = keyof typeof KEYS;
 
 /** Every file key, for unknown-key detection. */
 const FILE_KEYS = new Set<string>(Object.values(KEYS).map((k) => k.file));
-const FILE_SECTIONS = new Set([...FILE_KEYS].filter((k) => k.includes('.')).flatMap((k) => {
-  const parts = k.split('.');
-  return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('.'));
-}));
+const FILE_SECTIONS = new Set(
+  [...FILE_KEYS]
+    .filter((k) => k.includes('.'))
+    .flatMap((k) => {
+      const parts = k.split('.');
+      return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('.'));
+    }),
+);
 
 function flatten(obj: Raw, prefix: string, out: Map<string, unknown>, issues: ConfigIssue[]): void {
   for (const [k, v] of Object.entries(obj)) {
@@ -153,10 +211,25 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
   const caFile = p.string('tlsCa');
   const requireClientCert = p.bool('tlsRequire') ?? false;
   if ((certFile === undefined) !== (keyFile === undefined))
-    issues.push({ key: 'tls', message: 'tls needs both cert_file and key_file', fix: 'set both tls.cert_file and tls.key_file (or neither for plaintext h2c)' });
+    issues.push({
+      key: 'tls',
+      message: 'tls needs both cert_file and key_file',
+      fix: 'set both tls.cert_file and tls.key_file (or neither for plaintext h2c)',
+    });
   if (requireClientCert && !caFile)
     issues.push({ key: 'tls.require_client_cert', message: 'require_client_cert needs a CA to verify against', fix: 'set tls.ca_file' });
   const allow = p.oneOf('allow', ['continue', 'stop'] as const);
+  const nats = natsConfig(p, issues);
+  const bridgeTopics = p.list('bridgeTopics', (s) => s.length > 0, 'MQTT topic filters such as "sensors/#"') ?? DEFAULTS.bridgeTopics;
+  if (bridgeTopics.length > 0 && !nats)
+    issues.push({
+      key: 'bridge.topics',
+      message: 'the message bridge publishes to NATS, but no NATS server is configured',
+      fix: 'set nats.servers (--nats URL) or remove bridge.topics',
+    });
+  const bridgeStream = p.string('bridgeStream');
+  const instance = p.string('instance');
+  const dataDir = p.string('dataDir');
   const config: Config = {
     host: p.string('host') ?? DEFAULTS.host,
     port: p.int('port', 0, 65535) ?? DEFAULTS.port,
@@ -169,20 +242,93 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
       'client.authorize': p.oneOf('fbAuthz', OUTCOMES) ?? DEFAULTS.fallback['client.authorize'],
       'message.publish': p.oneOf('fbPub', OUTCOMES) ?? DEFAULTS.fallback['message.publish'],
     },
-    messageEvents: p.list('msgEvents', (s) => (MESSAGE_EVENTS as readonly string[]).includes(s), MESSAGE_EVENTS.join(', ')) as MessageEventHook[] ?? DEFAULTS.messageEvents,
+    messageEvents:
+      (p.list('msgEvents', (s) => (MESSAGE_EVENTS as readonly string[]).includes(s), MESSAGE_EVENTS.join(', ')) as MessageEventHook[]) ??
+      DEFAULTS.messageEvents,
     messageTopics: p.list('msgTopics', (s) => s.length > 0, 'MQTT topic filters such as "t/#"') ?? DEFAULTS.messageTopics,
-    excludeHooks: (p.list('exclude', (s) => s.includes('.'), 'hook names such as client.connack') as HookName[] | undefined) ?? DEFAULTS.excludeHooks,
+    excludeHooks:
+      (p.list('exclude', (s) => s.includes('.'), 'hook names such as client.connack') as HookName[] | undefined) ?? DEFAULTS.excludeHooks,
     ...(p.string('policy') ? { policyFile: p.string('policy') as string } : {}),
     watchPolicy: p.bool('watch') ?? DEFAULTS.watchPolicy,
     maxClients: p.int('maxClients', 1, 100_000_000) ?? DEFAULTS.maxClients,
     hotClients: p.int('hotClients', 1, 10_000_000) ?? DEFAULTS.hotClients,
     logLevel: p.oneOf('logLevel', LOG_LEVELS) ?? DEFAULTS.logLevel,
     shutdownGraceMs: p.duration('grace', 0, 600_000) ?? DEFAULTS.shutdownGraceMs,
+    ...(instance ? { instance } : {}),
+    ...(dataDir ? { dataDir } : {}),
+    journalPayloads: p.bool('payloads') ?? DEFAULTS.journalPayloads,
+    fsyncIntervalMs: p.duration('fsync', 0, 60_000) ?? DEFAULTS.fsyncIntervalMs,
+    ...(nats ? { nats } : {}),
+    bridgeTopics,
+    ...(bridgeStream ? { bridgeStream } : {}),
+    bridgeMaxBacklog: p.int('bridgeBacklog', 1, 10_000_000) ?? DEFAULTS.bridgeMaxBacklog,
   };
   if (issues.length > 0) {
     throw new AppError('EXH_CONFIG_INVALID', `invalid configuration:\n${formatIssues(issues)}`);
   }
   return Object.freeze(config);
+}
+
+function natsConfig(p: Parser, issues: ConfigIssue[]): NatsConfig | undefined {
+  const servers = p.list(
+    'natsServers',
+    (s) => /^(nats|tls|wss?):\/\/[^\s]+$/.test(s) || /^[\w.-]+:\d+$/.test(s),
+    'NATS URLs such as nats://127.0.0.1:4222',
+  );
+  const rest = {
+    user: p.string('natsUser'),
+    pass: p.string('natsPass'),
+    token: p.string('natsToken'),
+    credsFile: p.string('natsCreds'),
+    nkeySeedFile: p.string('natsNkey'),
+    caFile: p.string('natsCa'),
+    certFile: p.string('natsCert'),
+    keyFile: p.string('natsKey'),
+    prefix: p.string('natsPrefix'),
+    feed: p.bool('feed'),
+    feedExclude: p.list('feedExclude', (s) => /^[a-z]+\.[a-z_]+$/.test(s), 'feed kinds such as message.delivered'),
+  };
+  if (!servers || servers.length === 0) {
+    if (Object.values(rest).some((v) => v !== undefined))
+      issues.push({
+        key: 'nats',
+        message: 'NATS options are set but no server is',
+        fix: 'set nats.servers (--nats nats://HOST:PORT) or remove the nats options',
+      });
+    return undefined;
+  }
+  if (rest.prefix !== undefined && !/^[A-Za-z0-9_-]+$/.test(rest.prefix))
+    issues.push({
+      key: 'nats.prefix',
+      message: `"${rest.prefix}" is not one subject token`,
+      fix: 'use letters, digits, "-" and "_" only, e.g. hookwarden',
+    });
+  if ((rest.certFile === undefined) !== (rest.keyFile === undefined))
+    issues.push({
+      key: 'nats.tls',
+      message: 'a client certificate needs both cert_file and key_file',
+      fix: 'set both nats.tls.cert_file and nats.tls.key_file',
+    });
+  const tls =
+    rest.caFile || rest.certFile
+      ? {
+          ...(rest.caFile ? { caFile: rest.caFile } : {}),
+          ...(rest.certFile ? { certFile: rest.certFile } : {}),
+          ...(rest.keyFile ? { keyFile: rest.keyFile } : {}),
+        }
+      : undefined;
+  return {
+    servers,
+    ...(rest.user ? { user: rest.user } : {}),
+    ...(rest.pass ? { pass: rest.pass } : {}),
+    ...(rest.token ? { token: rest.token } : {}),
+    ...(rest.credsFile ? { credsFile: rest.credsFile } : {}),
+    ...(rest.nkeySeedFile ? { nkeySeedFile: rest.nkeySeedFile } : {}),
+    ...(tls ? { tls } : {}),
+    prefix: rest.prefix ?? 'hookwarden',
+    feed: rest.feed ?? true,
+    feedExclude: rest.feedExclude ?? [],
+  };
 }
 
 export const formatIssues = (issues: readonly ConfigIssue[]): string =>
@@ -213,7 +359,11 @@ class Parser {
     if (!v) return undefined;
     const n = typeof v.value === 'number' ? v.value : typeof v.value === 'string' && /^\d+$/.test(v.value) ? Number(v.value) : NaN;
     if (!Number.isInteger(n) || n < min || n > max)
-      return this.bad(v.from, `expected a whole number from ${min} to ${max}, got ${JSON.stringify(v.value)}`, `use e.g. ${min === 0 ? max : min}`);
+      return this.bad(
+        v.from,
+        `expected a whole number from ${min} to ${max}, got ${JSON.stringify(v.value)}`,
+        `use e.g. ${min === 0 ? max : min}`,
+      );
     return n;
   }
 
@@ -237,7 +387,11 @@ class Parser {
     if (!v) return undefined;
     const ms = typeof v.value === 'number' ? v.value : typeof v.value === 'string' ? parseDurationMs(v.value) : undefined;
     if (ms === undefined || ms < minMs || ms > maxMs)
-      return this.bad(v.from, `expected a duration from ${minMs}ms to ${maxMs}ms, got ${JSON.stringify(v.value)}`, 'use e.g. "500ms", "1s" or "2m"');
+      return this.bad(
+        v.from,
+        `expected a duration from ${minMs}ms to ${maxMs}ms, got ${JSON.stringify(v.value)}`,
+        'use e.g. "500ms", "1s" or "2m"',
+      );
     return ms;
   }
 
@@ -253,9 +407,20 @@ class Parser {
   list(key: Key, ok: (s: string) => boolean, expected: string): string[] | undefined {
     const v = this.get(key);
     if (!v) return undefined;
-    const items = Array.isArray(v.value) ? v.value : typeof v.value === 'string' ? v.value.split(',').map((s) => s.trim()).filter(Boolean) : null;
+    const items = Array.isArray(v.value)
+      ? v.value
+      : typeof v.value === 'string'
+        ? v.value
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : null;
     if (!items || !items.every((s): s is string => typeof s === 'string' && ok(s)))
-      return this.bad(v.from, `expected a list of ${expected}, got ${JSON.stringify(v.value)}`, `use a YAML list or a comma-separated string of ${expected}`);
+      return this.bad(
+        v.from,
+        `expected a list of ${expected}, got ${JSON.stringify(v.value)}`,
+        `use a YAML list or a comma-separated string of ${expected}`,
+      );
     return items;
   }
 }

@@ -8,6 +8,13 @@ import { HookService } from './core/hook-service.js';
 import { mountFor } from './core/mount.js';
 import { startEdge, type Edge } from './edge/server.js';
 import { openJournal } from './journal/open-journal.js';
+import type { JournalPort } from './journal/journal.js';
+import type { FeedKind } from './journal/events.js';
+import { connectNats } from './journal/nats-connect.js';
+import { FilePolicyArchive, MemoryPolicyArchive, NatsPolicyArchive, type PolicyArchive } from './journal/policy-archive.js';
+import type { PolicySet } from './policy/policy-set.js';
+import { Secret } from './domain/secret.js';
+import type { NatsConnection } from 'nats';
 import { MACHINE_VERSION } from '../machines/client/client.step.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { PolicyStore } from './policy/store.js';
@@ -18,6 +25,7 @@ export interface Running {
   readonly service: HookService;
   readonly policies: PolicyStore;
   readonly registry: Registry;
+  readonly journal: JournalPort;
   readonly log: Logger;
   /** Stop accepting, finish in-flight calls (bounded by the grace period), release everything. */
   stop(): Promise<void>;
@@ -26,11 +34,36 @@ export interface Running {
 /** Start hookwarden; resolves once the hook port is open and answering. */
 export async function start(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Running> {
   const policies = await PolicyStore.open(config.policyFile, log);
+  let storage: Awaited<ReturnType<typeof openStorage>>;
+  try {
+    storage = await openStorage(config, log);
+    await storage.archive.put(policies.current().revision, policies.current().source);
+  } catch (err) {
+    await policies.close();
+    throw err;
+  }
+  const { journal, archive, nc } = storage;
+  policies.onChange((set) => {
+    archive
+      .put(set.revision, set.source)
+      .catch((err: unknown) => log.warn({ err, revision: set.revision }, 'could not archive the policy'));
+  });
   if (config.watchPolicy && config.policyFile) policies.watch();
-  const registry = new Registry({ maxClients: config.maxClients, hotClients: config.hotClients, now: Date.now });
-  const journal = await openJournal({ machineVersion: MACHINE_VERSION });
+  const registry = new Registry({
+    maxClients: config.maxClients,
+    hotClients: config.hotClients,
+    now: Date.now,
+    onForget: (id) => journal.forget(id),
+  });
   const credentials = new CredentialChecker({ users: () => policies.current().users });
-  const service = new HookService({ registry, journal, policies: () => policies.current(), credentials, log });
+  const service = new HookService({
+    registry,
+    journal,
+    policies: () => policies.current(),
+    credentials,
+    log,
+    record: { payloads: config.journalPayloads },
+  });
 
   let mountedNeeds = policies.current().needs;
   policies.onChange((set) => {
@@ -43,27 +76,38 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
     }
   });
 
-  const edge: Edge = await startEdge(
-    {
-      host: config.host,
-      port: config.port,
-      ...(config.tls ? { tls: config.tls } : {}),
-      allowType: config.allowType,
-      deadlines: { valuedMs: config.deadlineMs, fallback: config.fallback },
-      maxMessageBytes: config.maxMessageBytes,
-      mount: () => {
-        mountedNeeds = policies.current().needs;
-        return mountFor({
-          needs: mountedNeeds,
-          messageEvents: config.messageEvents,
-          messageTopics: config.messageTopics,
-          excludeHooks: config.excludeHooks,
-        });
+  const closeStorage = async (): Promise<void> => {
+    await policies.close();
+    await journal.close();
+    await nc?.drain().catch(() => undefined);
+  };
+  let edge: Edge;
+  try {
+    edge = await startEdge(
+      {
+        host: config.host,
+        port: config.port,
+        ...(config.tls ? { tls: config.tls } : {}),
+        allowType: config.allowType,
+        deadlines: { valuedMs: config.deadlineMs, fallback: config.fallback },
+        maxMessageBytes: config.maxMessageBytes,
+        mount: () => {
+          mountedNeeds = policies.current().needs;
+          return mountFor({
+            needs: mountedNeeds,
+            messageEvents: config.messageEvents,
+            messageTopics: config.messageTopics,
+            excludeHooks: config.excludeHooks,
+          });
+        },
       },
-    },
-    service,
-    log,
-  );
+      service,
+      log,
+    );
+  } catch (err) {
+    await closeStorage();
+    throw err;
+  }
   const sweeper = setInterval(() => registry.sweep(), 60_000);
   sweeper.unref();
   log.info({ port: edge.port, host: config.host, tls: Boolean(config.tls), policy: config.policyFile ?? null }, 'hookwarden listening');
@@ -74,17 +118,66 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
     service,
     policies,
     registry,
+    journal,
     log,
     stop: () =>
       (stopping ??= (async () => {
         clearInterval(sweeper);
         await edge.close(config.shutdownGraceMs);
-        await policies.close();
-        await journal.close();
+        await closeStorage();
         log.info('hookwarden stopped');
         log.flush();
       })()),
   };
+}
+
+/** The journal (and the NATS connection and policy archive that go with it) the configuration asks for. */
+export async function openStorage(
+  config: Pick<Config, 'nats' | 'dataDir' | 'instance' | 'fsyncIntervalMs'>,
+  log: Logger,
+): Promise<{ journal: JournalPort; archive: PolicyArchive; nc?: NatsConnection }> {
+  const common = {
+    machineVersion: MACHINE_VERSION,
+    ...(config.instance ? { instance: config.instance } : {}),
+    onError: (err: Error, clientId: string, dropped: readonly unknown[]) =>
+      log.warn({ err, clientId, dropped: dropped.length }, 'journal could not store notification records'),
+    onBackgroundError: (err: Error, what: string) => log.warn({ err, what }, 'journal background work failed'),
+  };
+  if (config.nats) {
+    const n = config.nats;
+    const nc = await connectNats({
+      servers: n.servers,
+      name: config.instance ? `hookwarden-${config.instance}` : 'hookwarden',
+      ...(n.user ? { user: n.user } : {}),
+      ...(n.pass ? { pass: new Secret(n.pass) } : {}),
+      ...(n.token ? { token: new Secret(n.token) } : {}),
+      ...(n.credsFile ? { credsFile: n.credsFile } : {}),
+      ...(n.nkeySeedFile ? { nkeySeedFile: n.nkeySeedFile } : {}),
+      ...(n.tls ? { tls: n.tls } : {}),
+    });
+    try {
+      const journal = await openJournal({
+        ...common,
+        nats: {
+          connection: nc,
+          prefix: n.prefix,
+          ...(n.feed ? { feed: { exclude: n.feedExclude as FeedKind[] } } : {}),
+        },
+      });
+      const archive = await NatsPolicyArchive.open(nc, n.prefix);
+      log.info({ servers: n.servers, prefix: n.prefix, feed: n.feed }, 'journal: NATS JetStream');
+      return { journal, archive, nc };
+    } catch (err) {
+      await nc.close();
+      throw err;
+    }
+  }
+  const journal = await openJournal({
+    ...common,
+    ...(config.dataDir ? { dataDir: config.dataDir, fsyncIntervalMs: config.fsyncIntervalMs } : {}),
+  });
+  log.info({ dataDir: config.dataDir ?? null }, config.dataDir ? 'journal: files' : 'journal: memory');
+  return { journal, archive: config.dataDir ? new FilePolicyArchive(config.dataDir) : new MemoryPolicyArchive() };
 }
 
 /** `hookwarden serve`: run until SIGTERM/SIGINT; SIGHUP reloads the policy. Resolves to the exit code. */

@@ -32,6 +32,9 @@ export class ClientEntry {
   /** The resolved policy and what it was resolved from (revision + username + peerhost). */
   policy: ResolvedPolicy | undefined;
   policyKey = '';
+  policyRevision = '';
+  /** Created from nothing (not found in any tier): the journal may still know the client. */
+  fresh = false;
   #tail: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -55,16 +58,24 @@ export class ClientEntry {
    * Queue `prepare` (async, may fail) then the step, behind everything already
    * queued. `then` runs synchronously right after the step (journal append).
    */
-  enqueue<T>(
-    prepare: () => Promise<ClientEvent> | ClientEvent,
-    then: (r: StepResult, e: ClientEvent) => T | Promise<T>,
-  ): Promise<T> {
+  enqueue<T>(prepare: () => Promise<ClientEvent> | ClientEvent, then: (r: StepResult, e: ClientEvent) => T | Promise<T>): Promise<T> {
     if (this.pending++ === 0) this.hooks.busy(this);
     const run: Promise<T> = this.#tail.then(async () => {
       const event = await prepare();
       const result = this.applyNow(event);
       return then(result, event);
     });
+    this.#tail = run.then(
+      () => this.#done(),
+      () => this.#done(),
+    );
+    return run;
+  }
+
+  /** Queue a task (loading the client from the journal) behind everything already queued. */
+  enqueueTask(task: () => Promise<void>): Promise<void> {
+    if (this.pending++ === 0) this.hooks.busy(this);
+    const run = this.#tail.then(task);
     this.#tail = run.then(
       () => this.#done(),
       () => this.#done(),

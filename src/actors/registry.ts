@@ -10,13 +10,7 @@
  * A client with work in flight stays in `busy` and is never evicted mid-step.
  */
 import { LRUCache } from 'lru-cache';
-import {
-  initialSnapshot,
-  isForgettable,
-  packSnapshot,
-  unpackSnapshot,
-  type ClientSnapshot,
-} from '../../machines/client/client.step.js';
+import { initialSnapshot, isForgettable, packSnapshot, unpackSnapshot, type ClientSnapshot } from '../../machines/client/client.step.js';
 import { ClientEntry, type EntryHooks } from './client-entry.js';
 
 export interface RegistryOptions {
@@ -24,6 +18,8 @@ export interface RegistryOptions {
   readonly hotClients: number;
   /** The shell's clock, used only to decide whether an evicted ban has expired. */
   readonly now: () => number;
+  /** Told when a client is forgotten (the journal drops what memory holds on it). */
+  readonly onForget?: (clientId: string) => void;
 }
 
 export interface RegistryStats {
@@ -40,17 +36,22 @@ export class Registry {
   readonly #pinned = new Map<string, string>();
   readonly #busy = new Map<string, ClientEntry>();
   readonly #now: () => number;
+  readonly #onForget: ((clientId: string) => void) | undefined;
   #evictions = 0;
 
   constructor(options: RegistryOptions) {
     this.#now = options.now;
+    this.#onForget = options.onForget;
     this.#cold = new LRUCache<string, string>({
       max: options.maxClients,
       dispose: (packed, id, reason) => {
         if (reason !== 'evict') return;
         const snapshot = unpackSnapshot(packed);
         if (!isForgettable(snapshot, this.#now())) this.#pinned.set(id, packed);
-        else this.#evictions++;
+        else {
+          this.#evictions++;
+          this.#onForget?.(id);
+        }
       },
     });
     this.#hot = new LRUCache<string, ClientEntry>({
@@ -69,12 +70,19 @@ export class Registry {
     if (entry) return entry;
     const packed = this.#cold.get(clientId) ?? this.#pinned.get(clientId);
     entry = new ClientEntry(clientId, packed === undefined ? initialSnapshot() : unpackSnapshot(packed), this.#hooks);
+    entry.fresh = packed === undefined;
     if (packed !== undefined) {
       this.#cold.delete(clientId);
       this.#pinned.delete(clientId);
     }
     this.#hot.set(clientId, entry);
     return entry;
+  }
+
+  /** Put a client's packed snapshot into the cold tier (restore after a restart). */
+  restore(clientId: string, packed: string): void {
+    if (this.#busy.has(clientId) || this.#hot.has(clientId)) return;
+    this.#cold.set(clientId, packed);
   }
 
   /** Snapshot of a client without loading it into the hot tier (admin, inspect). */
@@ -114,6 +122,7 @@ export class Registry {
     for (const [id, packed] of this.#pinned) {
       if (isForgettable(unpackSnapshot(packed), at)) {
         this.#pinned.delete(id);
+        this.#onForget?.(id);
         n++;
       }
     }

@@ -9,8 +9,7 @@ import type { ClientInfo, ConnInfo, HookEvent, MessagePublish } from '../domain/
 import type { AclVerdict, Credentials, ResolvedPolicy } from '../domain/policy.types.js';
 
 /** `${node}|${peerhost}|${peerport || sockport}` (peerport exists from EMQX 5.4). */
-export const connKeyOf = (c: ClientInfo | ConnInfo): ConnKey =>
-  `${c.node}|${c.peerhost}|${c.peerport || c.sockport}`;
+export const connKeyOf = (c: ClientInfo | ConnInfo): ConnKey => `${c.node}|${c.peerhost}|${c.peerport || c.sockport}`;
 
 /**
  * Whether a publish comes from an MQTT client, so it is charged to one.
@@ -90,9 +89,7 @@ export function whoOf(e: HookEvent): { username: string; peerhost: string } | un
     case 'message.publish':
     case 'message.dropped': {
       const h = e.message.headers;
-      return h.username !== undefined || h.peerhost !== undefined
-        ? { username: h.username ?? '', peerhost: h.peerhost ?? '' }
-        : undefined;
+      return h.username !== undefined || h.peerhost !== undefined ? { username: h.username ?? '', peerhost: h.peerhost ?? '' } : undefined;
     }
     default:
       return { username: e.client.username, peerhost: e.client.peerhost };

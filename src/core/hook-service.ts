@@ -9,7 +9,7 @@
  * for that client waits behind it, keeping per-client arrival order.
  */
 import type { ClientEvent } from '../../machines/client/client.types.js';
-import { initialSnapshot, step, stateName } from '../../machines/client/client.step.js';
+import { MACHINE_VERSION, initialSnapshot, packSnapshot, step, stateName, unpackSnapshot } from '../../machines/client/client.step.js';
 import type { ClientEntry, StepResult } from '../actors/client-entry.js';
 import type { Registry } from '../actors/registry.js';
 import { decision, type Decision } from '../domain/decision.js';
@@ -24,6 +24,7 @@ import type { CredentialChecker } from '../policy/users.js';
 import { resolvePolicy, type PolicySet } from '../policy/policy-set.js';
 import { connKeyOf, isFromClient, toClientEvent, whoOf, type Prepared } from './client-event.js';
 import { DecisionLog } from './decision-log.js';
+import { storeInput } from './stored-input.js';
 import { BrokerNodes } from './broker-nodes.js';
 
 export interface HookServiceDeps {
@@ -58,7 +59,7 @@ export class HookService implements Dispatcher {
     }
     const clientId = clientIdOf(event);
     if (clientId === '') return this.#stateless(event);
-    const entry = this.#deps.registry.entry(clientId);
+    const entry = this.#entry(clientId);
     this.#learnWho(entry, event);
     const policy = this.#policyOf(entry);
     if (event.type === 'client.authenticate' && policy.authenticate === 'users') {
@@ -67,15 +68,15 @@ export class HookService implements Dispatcher {
           const credentials = await this.#deps.credentials.check(event.client.username, event.password, { deadline });
           return toClientEvent(event, { policy: this.#policyOf(entry), credentials }) as ClientEvent;
         },
-        (r, e) => this.#record(entry, event, e, r),
+        (r, e) => this.#record(entry, event, e, r, deadline),
       );
     }
     const prepared = this.#prepare(event, entry, policy);
     const clientEvent = toClientEvent(event, prepared) as ClientEvent;
-    if (entry.idle) return this.#record(entry, event, clientEvent, entry.applyNow(clientEvent));
+    if (entry.idle) return this.#record(entry, event, clientEvent, entry.applyNow(clientEvent), deadline);
     return entry.enqueue(
       () => toClientEvent(event, this.#prepare(event, entry, this.#policyOf(entry))) as ClientEvent,
-      (r, e) => this.#record(entry, event, e, r),
+      (r, e) => this.#record(entry, event, e, r, deadline),
     );
   }
 
@@ -83,12 +84,16 @@ export class HookService implements Dispatcher {
     try {
       const clientId = clientIdOf(event);
       if (clientId === '') return; // client.connect before EMQX assigned an id: nothing to key state on
-      const entry = this.#deps.registry.entry(clientId);
+      const entry = this.#entry(clientId);
       this.#learnWho(entry, event);
       const clientEvent = toClientEvent(event, { policy: this.#policyOf(entry) });
       if (!clientEvent) return;
       if (entry.idle) this.#record(entry, event, clientEvent, entry.applyNow(clientEvent));
-      else void entry.enqueue(() => clientEvent, (r, e) => this.#record(entry, event, e, r));
+      else
+        void entry.enqueue(
+          () => clientEvent,
+          (r, e) => this.#record(entry, event, e, r),
+        );
     } catch (err) {
       this.#deps.log.error({ err, hook: event.type }, 'notification processing failed');
     }
@@ -105,6 +110,35 @@ export class HookService implements Dispatcher {
   providerUnloaded(info: ProviderUnloaded): void {
     this.nodes.unloaded(info);
     this.#deps.log.info({ emqxNode: info.meta.node, generation: info.generation }, 'EMQX unloaded hookwarden');
+  }
+
+  /**
+   * The client's entry. A client new to this process but possibly known to a
+   * persistent journal (files, NATS) is loaded first: the load is queued in its mailbox,
+   * so its events wait behind it, in order.
+   */
+  #entry(clientId: string): ClientEntry {
+    const entry = this.#deps.registry.entry(clientId);
+    if (entry.fresh) {
+      entry.fresh = false;
+      if (this.#deps.journal.kind !== 'memory') void entry.enqueueTask(() => this.#load(entry));
+    }
+    return entry;
+  }
+
+  async #load(entry: ClientEntry): Promise<void> {
+    try {
+      const loaded = await this.#deps.journal.load(entry.clientId);
+      const snap = loaded?.snapshot;
+      if (snap && snap.machineVersion === MACHINE_VERSION) entry.snapshot = unpackSnapshot(snap.packed);
+      else if (snap)
+        this.#deps.log.warn(
+          { clientId: entry.clientId, machineVersion: snap.machineVersion },
+          'journal snapshot of another machine version; starting fresh',
+        );
+    } catch (err) {
+      this.#deps.log.warn({ err, clientId: entry.clientId }, 'could not load client from the journal; starting fresh');
+    }
   }
 
   /** No client id to key state on: decide from the default policy alone, tracking nothing. */
@@ -138,6 +172,7 @@ export class HookService implements Dispatcher {
     if (entry.policy === undefined || entry.policyKey !== key) {
       entry.policy = resolvePolicy(set, { clientid: entry.clientId, username: entry.username, peerhost: entry.peerhost });
       entry.policyKey = key;
+      entry.policyRevision = set.revision;
     }
     return entry.policy;
   }
@@ -147,15 +182,20 @@ export class HookService implements Dispatcher {
    * before the answer: when the adapter must wait (file write, JetStream ack)
    * the decision is returned as a promise resolved after the append.
    */
-  #record(entry: ClientEntry, hook: HookEvent, event: ClientEvent, r: StepResult): Decision | Promise<Decision> {
+  #record(entry: ClientEntry, hook: HookEvent, event: ClientEvent, r: StepResult, deadline?: number): Decision | Promise<Decision> {
     const d = r.decision;
     const conn = 'conn' in event ? event.conn : connKeyOfHook(hook);
-    const record = recordOf(
+    const base = recordOf(
       hook,
       { clientId: entry.clientId, state: stateName(r.snapshot), facts: r.facts, ...(d ? { decision: d } : {}), ...(conn ? { conn } : {}) },
       this.#recordOptions,
     );
-    const ack = this.#deps.journal.append(record);
+    const record = { ...base, input: storeInput(event, entry.policyRevision) };
+    const journal = this.#deps.journal;
+    const ack = journal.append(
+      record,
+      journal.kind === 'memory' ? undefined : { snapshot: packSnapshot(r.snapshot), ...(deadline ? { deadline } : {}) },
+    );
     if (!d) {
       ack?.catch((err: unknown) => this.#deps.log.warn({ err, clientId: entry.clientId, hook: hook.type }, 'journal append failed'));
       return NO_DECISION;

@@ -20,9 +20,9 @@
  *   group (slower, power-loss safe).
  * - One process per directory (`LOCK` holds the pid).
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { acquireLock, releaseLock } from './dir-lock.js';
 import { decodeEntry, encodeRecord } from './events.js';
 import {
   isDurableByDefault,
@@ -455,6 +455,18 @@ export class EmbeddedJournal implements JournalPort {
     }
   }
 
+  /**
+   * Every indexed client with a snapshot, least recently written first: the
+   * registry's bulk restore after a restart (load() per client also works).
+   */
+  *snapshots(): IterableIterator<{ readonly clientId: string; readonly seq: number; readonly snapshot: StoredSnapshot & { readonly seq: number } }> {
+    for (const e of this.#index.entries()) {
+      if (e.snapSeq > 0 && e.packed !== undefined) {
+        yield { clientId: e.clientId, seq: e.lastSeq, snapshot: { seq: e.snapSeq, machineVersion: e.machineVersion, packed: e.packed } };
+      }
+    }
+  }
+
   /** The newest `limit` tail records of a client above position `after`, decoded (file mode reads them from disk). */
   async #tailEntries(t: Tail, after: number, limit: number): Promise<JournalEntry[]> {
     let from = 0;
@@ -528,40 +540,4 @@ export class EmbeddedJournal implements JournalPort {
 function subjectFilter(clientId: string): (line: string) => boolean {
   const needle = `"subject":${JSON.stringify(clientId)},`;
   return (line) => line.includes(needle);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Take `dir/LOCK` for this process; a lock left by a dead process is taken over. */
-function acquireLock(dir: string): string {
-  const file = join(dir, 'LOCK');
-  try {
-    writeFileSync(file, String(process.pid), { flag: 'wx' });
-    return file;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new JournalError('EXH_JOURNAL_SETUP', `cannot lock the data directory ${dir}: ${(err as Error).message}`, { cause: err });
-    }
-  }
-  const pid = Number(readFileSync(file, 'utf8').trim());
-  if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) {
-    throw new JournalError(
-      'EXH_JOURNAL_SETUP',
-      `the data directory ${dir} is in use by process ${pid}${pid === process.pid ? ' (this one: close the other journal first)' : ''}: ` +
-        'stop it or use another --data-dir (if no hookwarden runs there, delete the LOCK file)',
-    );
-  }
-  writeFileSync(file, String(process.pid));
-  return file;
-}
-
-function releaseLock(file: string | undefined): void {
-  if (file) rmSync(file, { force: true });
 }

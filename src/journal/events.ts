@@ -8,7 +8,7 @@
  */
 import type { Decision, Outcome } from '../domain/decision.js';
 import { HOOK_NAMES, type HookName } from '../domain/hook-event.js';
-import type { JournalEntry, JournalFact, JournalRecord, RecordDetail, StoredSnapshot } from './journal.js';
+import type { JournalEntry, JournalFact, JournalRecord, RecordDetail, StoredInput, StoredSnapshot } from './journal.js';
 
 export const EVENT_TYPE_PREFIX = 'io.hookwarden';
 export const SCHEMA_VERSION = 1;
@@ -81,6 +81,8 @@ export type HookEventData = RecordDetail & {
   readonly state: string;
   readonly decision?: Decision;
   readonly facts: readonly JournalFact[];
+  /** The machine input (see JournalRecord.input). */
+  readonly input?: StoredInput;
 };
 
 /** `data` of a derived `decision.*` event: the hook event's data without facts and payload, plus its id. */
@@ -107,6 +109,7 @@ export function toCloudEvent(record: JournalRecord, id: string, source: string):
     ...record.detail,
     ...(record.decision ? { decision: record.decision } : {}),
     facts: record.facts,
+    ...(record.input ? { input: record.input } : {}),
   };
   return {
     specversion: '1.0',
@@ -172,6 +175,9 @@ export function fromCloudEvent(ev: unknown): { record: JournalRecord; id: string
     facts: d.facts as JournalFact[],
     ...(isObj(d.decision) ? { decision: d.decision as unknown as Decision } : {}),
     ...(hasDetail ? { detail: detail as RecordDetail } : {}),
+    ...(isObj(d.input) && typeof d.input.type === 'string' && typeof d.input.at === 'number'
+      ? { input: d.input as unknown as StoredInput }
+      : {}),
   };
   return { record, id: ev.id, source: ev.source };
 }

@@ -83,6 +83,21 @@ export interface JournalRecord {
   /** Valued hooks: the verdict and its explanation. */
   readonly decision?: Decision;
   readonly detail?: RecordDetail;
+  /**
+   * The client machine's input event, as stepped: the `ClientEvent` with the
+   * resolved policy replaced by a reference `"<revision>:<name>"` (policies
+   * are archived by revision, see policy-archive.ts). `hookwarden replay`
+   * re-steps these; absent on records written before it existed.
+   */
+  readonly input?: StoredInput;
+}
+
+/** A JSON copy of a `ClientEvent` with `policy` as `"<revision>:<name>"`. */
+export interface StoredInput {
+  readonly type: string;
+  readonly at: number;
+  readonly policy?: string;
+  readonly [field: string]: unknown;
 }
 
 /** A packed client-machine snapshot (`packSnapshot`) and the machine version that packed it. */
@@ -115,9 +130,11 @@ export interface AppendOptions {
   /** The client's packed snapshot after this record. Attach it to make `load` one read. */
   readonly snapshot?: string;
   /**
-   * Epoch ms by which a durable append must be acknowledged; past it the
-   * promise rejects with `AppendTimeoutError` (the record may still have
-   * been stored). Default: now + the adapter's `appendTimeoutMs`.
+   * NATS: epoch ms by which a durable append must be acknowledged; past it
+   * the promise rejects with `AppendTimeoutError` (the record may still
+   * have been stored). Default: now + `appendTimeoutMs` (1500 ms). Pass the
+   * hook's internal deadline. The embedded journal never waits that long
+   * (its write happens in the same event-loop turn) and ignores it.
    */
   readonly deadline?: number;
 }

@@ -27,16 +27,15 @@
  */
 import { LRUCache } from 'lru-cache';
 import {
-  DeliverPolicy,
   type JetStreamClient,
   type JetStreamManager,
   type NatsConnection,
-  type StoredMsg,
 } from 'nats';
 import { subjectNames, type SubjectNames } from './client-key.js';
 import { decodeEntry, encodeRecord } from './events.js';
 import { FeedProjector, type FeedOptions } from './feed-projector.js';
 import { JsAppender, type AppendAckWire } from './js-appender.js';
+import { NatsJournalReader } from './nats-reader.js';
 import {
   isDurableByDefault,
   type AppendAck,
@@ -110,25 +109,12 @@ interface Chain {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const apiCode = (err: unknown): number | undefined => (err as { api_error?: { err_code?: number } }).api_error?.err_code;
 const natsCode = (err: unknown): string | undefined => (err as { code?: unknown }).code as string | undefined;
 
 /** Timeout of the JetStream calls made at start (stream creation can be slow on a busy server). */
 const SETUP_TIMEOUT_MS = 5000;
-
-/** nats.js 2.29 has direct get on the manager object but not in its interface type. */
-interface DirectGet {
-  getMessage(stream: string, query: { last_by_subj: string }): Promise<StoredMsg>;
-}
-function directGetOf(jsm: JetStreamManager): DirectGet {
-  const direct = (jsm as JetStreamManager & { direct?: DirectGet }).direct;
-  if (!direct || typeof direct.getMessage !== 'function') {
-    throw new JournalError('EXH_JOURNAL_SETUP', 'this nats.js has no direct get API: use the nats package 2.29');
-  }
-  return direct;
-}
 
 /** Cursor value of a fenced client: -(lastSeq + 1). */
 const fencedCursor = (lastSeq: number): number => -(lastSeq + 1);
@@ -144,7 +130,7 @@ export class NatsJournal implements JournalPort {
   readonly #js: JetStreamClient;
   readonly #appender: JsAppender;
   readonly #jsm: JetStreamManager;
-  readonly #direct: DirectGet;
+  readonly #reader: NatsJournalReader;
   readonly #opts: NatsJournalOptions;
   readonly #ids = new RecordIds();
   readonly #sourceJson: string;
@@ -168,13 +154,13 @@ export class NatsJournal implements JournalPort {
     this.#nc = nc;
     this.#ownConnection = own;
     this.#jsm = jsm;
-    this.#direct = directGetOf(jsm);
     this.#opts = opts;
     this.#apiTimeoutMs = opts.apiTimeoutMs ?? NATS_DEFAULTS.apiTimeoutMs;
     this.#js = nc.jetstream({ timeout: this.#apiTimeoutMs });
     this.#appender = new JsAppender(nc);
     this.names = subjectNames(opts.prefix ?? NATS_DEFAULTS.prefix);
     this.stream = opts.stream ?? NATS_DEFAULTS.stream;
+    this.#reader = new NatsJournalReader(this.#js, jsm, this.stream, this.#apiTimeoutMs);
     this.#sourceJson = JSON.stringify(sourceOf(opts.instance));
     this.#machineVersion = String(opts.machineVersion ?? '');
     this.#cursors = new LRUCache<string, number>({ max: opts.cursorCacheSize ?? NATS_DEFAULTS.cursorCacheSize });
@@ -378,7 +364,7 @@ export class NatsJournal implements JournalPort {
 
   async load(clientId: string): Promise<LoadedClient | undefined> {
     const subject = this.names.journal(clientId);
-    const last = await this.#lastOf(subject);
+    const last = await this.#reader.last(subject);
     if (!last) {
       this.#rearm(clientId, 0);
       return undefined;
@@ -388,7 +374,7 @@ export class NatsJournal implements JournalPort {
       return { clientId, seq: last.seq, snapshot: { seq: last.seq, ...last.entry.snapshot }, after: [], complete: true };
     }
     // slow path: the newest record has no snapshot; read the client's retained history
-    const history = await this.#history(subject, last.seq, Number.POSITIVE_INFINITY);
+    const history = await this.#reader.history(subject, last.seq, Number.POSITIVE_INFINITY);
     let snapAt = -1;
     for (let i = history.length - 1; i >= 0; i--) {
       if (history[i]?.snapshot) {
@@ -413,58 +399,12 @@ export class NatsJournal implements JournalPort {
     if (!this.#chains.has(clientId)) this.#cursors.set(clientId, seq);
   }
 
-  async #lastOf(subject: string): Promise<{ seq: number; entry: JournalEntry | undefined } | undefined> {
-    try {
-      const m = await this.#direct.getMessage(this.stream, { last_by_subj: subject });
-      return { seq: m.seq, entry: decodeEntry(decoder.decode(m.data), m.seq) };
-    } catch (err) {
-      if (natsCode(err) === '404') return undefined;
-      throw new JournalError('EXH_JOURNAL_WRITE', `cannot read ${subject} from stream ${this.stream}: ${(err as Error).message}`, { cause: err });
-    }
-  }
-
-  /** A subject's records up to `endSeq`, keeping the newest `limit`. */
-  async #history(subject: string, endSeq: number, limit: number): Promise<JournalEntry[]> {
-    const out: JournalEntry[] = [];
-    for await (const e of this.#follow(subject, 0, endSeq)) {
-      out.push(e);
-      if (out.length > limit) out.shift();
-    }
-    return out;
-  }
-
-  /** Stored entries on `filter` from `fromSeq` to `endSeq` (ordered consumer, bounded wait). */
-  async *#follow(filter: string, fromSeq: number, endSeq: number): AsyncGenerator<JournalEntry> {
-    const oc = await this.#js.consumers.get(this.stream, {
-      filterSubjects: filter,
-      ...(fromSeq > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq } : {}),
-    });
-    const iter = await oc.consume({ max_messages: 512 });
-    let idle: NodeJS.Timeout | undefined;
-    const arm = (): void => {
-      clearTimeout(idle);
-      idle = setTimeout(() => void iter.stop(), Math.max(2000, this.#apiTimeoutMs * 3));
-    };
-    arm();
-    try {
-      for await (const m of iter) {
-        arm();
-        const e = decodeEntry(decoder.decode(m.data), m.seq);
-        if (e) yield e;
-        if (m.seq >= endSeq || m.info.pending === 0) break;
-      }
-    } finally {
-      clearTimeout(idle);
-      iter.stop(); // not close(): after a break nobody drains the queue that would settle it
-    }
-  }
-
   async recent(clientId: string, limit: number): Promise<JournalEntry[]> {
     if (limit <= 0) return [];
     const subject = this.names.journal(clientId);
-    const last = await this.#lastOf(subject);
+    const last = await this.#reader.last(subject);
     if (!last) return [];
-    return this.#history(subject, last.seq, limit);
+    return this.#reader.history(subject, last.seq, limit);
   }
 
   async *readAll(opts: { readonly fromSeq?: number } = {}): AsyncGenerator<JournalEntry> {
@@ -472,7 +412,7 @@ export class NatsJournal implements JournalPort {
     const end = info.state.last_seq;
     const from = Math.max(opts.fromSeq ?? 0, info.state.first_seq);
     if (info.state.messages === 0 || from > end) return;
-    yield* this.#follow(this.names.journalAll, from, end);
+    yield* this.#reader.follow(this.names.journalAll, from, end);
   }
 
   /** No in-memory state per client worth dropping beyond the position cache. */

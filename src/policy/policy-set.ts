@@ -41,6 +41,8 @@ export interface PolicySet {
   readonly entries: readonly PolicyEntry[];
   readonly users: UserTable;
   readonly needs: PolicyNeeds;
+  /** The file's content as canonical JSON (its revision is this text's sha256): archived so replay can rebuild the set. */
+  readonly source: string;
 }
 
 /** JSON with sorted keys, so equal content gives an equal revision. */
@@ -73,6 +75,7 @@ export function buildPolicySet(parts: {
   readonly default: ResolvedPolicy;
   readonly entries: readonly PolicyEntry[];
   readonly users: UserTable;
+  readonly source: string;
 }): PolicySet {
   const all = [parts.default, ...parts.entries.map((e) => e.policy)];
   for (const p of all) for (const rule of p.acl) compileAclRule(rule);
@@ -86,6 +89,7 @@ export const EMPTY_POLICY_SET: PolicySet = buildPolicySet({
   default: BUILTIN_POLICY,
   entries: [],
   users: new Map(),
+  source: canonicalJson({}),
 });
 
 /** The policy of one client: the first entry whose `match` holds, else the default. */

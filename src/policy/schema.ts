@@ -7,7 +7,7 @@
 import type { AuthenticateMode, Mode, ResolvedPolicy } from '../domain/policy.types.js';
 import { formatRate, formatSize } from '../domain/units.js';
 import { mergePolicy, BUILTIN_POLICY, type BodySpec } from './merge.js';
-import { buildPolicySet, revisionOf, type PolicyEntry, type PolicySet } from './policy-set.js';
+import { buildPolicySet, canonicalJson, revisionOf, type PolicyEntry, type PolicySet } from './policy-set.js';
 import { readAcl, readFlapping, readLimits, readMatch, readQuarantine, readUsers, type MatchSpec } from './schema-fields.js';
 import { formatPath, isMapping, oneOf, Report, type Locate, type Path, type PolicyError, type Raw } from './schema-report.js';
 
@@ -147,5 +147,5 @@ export function validatePolicy(input: unknown, options: { readonly locate?: Loca
   }
 
   if (r.errors.length > 0) return { ok: false, errors: byLine(r.errors) };
-  return { ok: true, set: buildPolicySet({ revision: revisionOf(input), mode, default: base, entries, users }) };
+  return { ok: true, set: buildPolicySet({ revision: revisionOf(input), mode, default: base, entries, users, source: canonicalJson(input) }) };
 }

@@ -12,6 +12,7 @@ type Req = {
   meta?: { cluster_name: string };
 };
 
+/** The client a call is about: the subscriber for delivered/acked (clientinfo), the publisher for publish. */
 const clientOf = (r: Req): string => r.clientinfo?.clientid ?? r.conninfo?.clientid ?? r.message?.from ?? '';
 
 describe('frames', () => {
@@ -34,9 +35,13 @@ describe('frames', () => {
     const withPassword = decoded.filter((d) => (d.req.clientinfo?.password ?? '') !== '').map((d) => d.rpc);
     expect(withPassword).toEqual(['OnClientAuthenticate']);
     const auth = decoded.filter((d) => d.rpc === 'OnClientAuthorize').map((d) => [d.req.type, d.req.topic]);
-    expect(auth[0]).toEqual(['SUBSCRIBE', `devices/${session.clientid}/#`]);
+    expect(auth[0]).toEqual(['SUBSCRIBE', `cmd/${session.clientid}/#`]);
     expect(auth[1]).toEqual(['PUBLISH', `devices/${session.clientid}/telemetry`]);
+    const delivered = decoded.find((d) => d.rpc === 'OnMessageDelivered')?.req.message;
+    expect(delivered?.topic).toBe(`cmd/${session.clientid}/set`);
+    expect(delivered?.from).toMatch(/^backend-\d$/);
     const publish = decoded.find((d) => d.rpc === 'OnMessagePublish')?.req.message;
+    expect(publish?.topic).toBe(`devices/${session.clientid}/telemetry`);
     expect(publish?.qos).toBe(1);
     expect(Buffer.from(publish?.payload ?? '', 'base64')).toHaveLength(128);
     expect(publish?.headers).toEqual({ peerhost: expect.any(String), protocol: 'mqtt', username: expect.stringMatching(/^tenant-\d$/) });

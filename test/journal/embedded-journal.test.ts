@@ -109,6 +109,10 @@ describe('embedded journal', () => {
     expect(a).toMatchObject({ seq: 5, snapshot: { seq: 2, packed: 'A2', machineVersion: 'client-1.1' }, complete: true });
     expect(records(a?.after ?? [])).toEqual([note('a', 4), publish('a', 5, deny)]);
     expect(await j2.load('b')).toMatchObject({ seq: 3, snapshot: { packed: 'B3' }, after: [] });
+    expect([...j2.snapshots()].map((s) => [s.clientId, s.snapshot.packed]).sort()).toEqual([
+      ['a', 'A2'],
+      ['b', 'B3'],
+    ]);
     const ack = await j2.append(publish('a', 6));
     expect(ack?.seq).toBe(6);
     expect(records(await j2.recent('a', 100))).toEqual([note('a', 1), publish('a', 2), note('a', 4), publish('a', 5, deny), publish('a', 6)]);
