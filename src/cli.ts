@@ -59,6 +59,9 @@ Usage:
   hookwarden serve [options]          run the gRPC hook server (default port 9000, h2c)
   hookwarden check-policy FILE        validate a policy file; prints every error, exits 1 on any
   hookwarden hash-password            read a password on stdin, print a password_hash for policy users
+  hookwarden replay  [journal]        rebuild every client from the journal; exit 1 on any difference
+  hookwarden inspect CLIENTID [journal] [--last N] [--json]
+                                      state, standing, policy, limits and last events of one client
   hookwarden --version | --help
 
 serve options (each also settable in the config file and by environment, see docs/CONFIG.md):
@@ -115,6 +118,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       return checkPolicyCommand(rest);
     case 'hash-password':
       return hashPasswordCommand();
+    case 'replay':
+    case 'inspect':
+      return journalCommand(command, rest);
     default:
       process.stderr.write(`hookwarden: unknown command "${command}". Run "hookwarden --help" for the list.\n`);
       return 2;
@@ -143,6 +149,81 @@ async function serveCommand(args: readonly string[]): Promise<number> {
     return 2;
   }
   return serve(config);
+}
+
+const JOURNAL_OPTIONS = {
+  config: { type: 'string' },
+  'data-dir': { type: 'string' },
+  nats: { type: 'string' },
+  'nats-user': { type: 'string' },
+  'nats-password': { type: 'string' },
+  'nats-token': { type: 'string' },
+  'nats-creds': { type: 'string' },
+  'nats-nkey': { type: 'string' },
+  'nats-tls-ca': { type: 'string' },
+  'nats-tls-cert': { type: 'string' },
+  'nats-tls-key': { type: 'string' },
+  'nats-prefix': { type: 'string' },
+  last: { type: 'string' },
+  json: { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
+
+/** `replay` and `inspect`: read the journal directly, as `serve` would open it (the event feed is not started). */
+async function journalCommand(command: 'replay' | 'inspect', args: readonly string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args: [...args], options: JOURNAL_OPTIONS, strict: true, allowPositionals: true }));
+  } catch (err) {
+    process.stderr.write(`hookwarden ${command}: ${(err as Error).message}. Run "hookwarden --help".\n`);
+    return 2;
+  }
+  const clientId = positionals[0];
+  if ((command === 'inspect' && (clientId === undefined || positionals.length > 1)) || (command === 'replay' && positionals.length > 0)) {
+    process.stderr.write(
+      `usage: hookwarden ${command === 'inspect' ? 'inspect CLIENTID' : 'replay'} [--data-dir DIR | --nats URL] [--json]\n`,
+    );
+    return 2;
+  }
+  const { json, last, ...flags } = values;
+  const { loadConfig } = await import('./config.js');
+  const { openStorage } = await import('./main.js');
+  const { createLogger } = await import('./observability/logger.js');
+  let config;
+  try {
+    config = loadConfig({ ...flags, 'log-level': 'silent' });
+  } catch (err) {
+    process.stderr.write(`hookwarden: ${err instanceof AppError ? err.message : String(err)}\n`);
+    return 2;
+  }
+  if (!config.dataDir && !config.nats) {
+    process.stderr.write(`hookwarden ${command}: give the journal to read: --data-dir DIR or --nats URL (as serve was given)\n`);
+    return 2;
+  }
+  const storage = await openStorage(
+    { ...config, ...(config.nats ? { nats: { ...config.nats, feed: false } } : {}) },
+    createLogger('silent'),
+  );
+  try {
+    if (command === 'replay') {
+      const { replayJournal, formatReplay } = await import('./tools/replay.js');
+      const report = await replayJournal(storage.journal, storage.archive);
+      process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReplay(report)}\n`);
+      return report.differenceCount === 0 ? 0 : 1;
+    }
+    const { inspectClient, formatInspect } = await import('./tools/inspect.js');
+    const n = typeof last === 'string' ? Number(last) : 20;
+    if (!Number.isInteger(n) || n < 0) {
+      process.stderr.write('hookwarden inspect: --last takes a whole number\n');
+      return 2;
+    }
+    const report = await inspectClient(storage.journal, storage.archive, clientId as string, n);
+    process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${formatInspect(report)}\n`);
+    return report.found ? 0 : 1;
+  } finally {
+    await storage.journal.close();
+    await storage.nc?.close();
+  }
 }
 
 async function checkPolicyCommand(args: readonly string[]): Promise<number> {

@@ -5,7 +5,7 @@
  * everything waiting or in flight. So nothing downstream (nats.js buffers,
  * un-acked JetStream publishes) can grow past the configured bound.
  *
- * A ring buffer: `push`, `shift` and `unshift` are O(1), no array copying.
+ * A ring buffer: `push`, `shift` and `finish` are O(1), no array copying.
  */
 export class Backlog<T> {
   readonly maxItems: number;
@@ -56,7 +56,7 @@ export class Backlog<T> {
     return true;
   }
 
-  /** Take the front item; it stays counted until `finish(bytes)` (or `unshift`). */
+  /** Take the front item; it stays counted until `finish(bytes)`. */
   shift(): { readonly item: T; readonly bytes: number } | undefined {
     if (this.#waiting === 0) return undefined;
     const item = this.#ring[this.#head] as T;
@@ -67,18 +67,9 @@ export class Backlog<T> {
     return { item, bytes };
   }
 
-  /** Put a taken item back at the front (to retry it first). It was counted all along. */
-  unshift(item: T, bytes: number): void {
-    if (this.#waiting === this.#ring.length) this.#grow();
-    this.#head = (this.#head - 1 + this.#ring.length) % this.#ring.length;
-    this.#ring[this.#head] = item;
-    this.#sizes[this.#head] = bytes;
-    this.#waiting++;
-  }
-
-  /** A taken item is done (delivered or given up): release its place. */
-  finish(bytes: number): void {
-    this.#held--;
+  /** `count` taken items totalling `bytes` are done (delivered or given up): release their places. */
+  finish(bytes: number, count = 1): void {
+    this.#held -= count;
     this.#heldBytes -= bytes;
   }
 

@@ -198,6 +198,7 @@ export function encodeRecord(record: JournalRecord, id: string, sourceJson: stri
   if (detail) for (const k in detail) data[k] = detail[k as keyof RecordDetail];
   if (record.decision) data.decision = record.decision;
   data.facts = record.facts;
+  if (record.input) data.input = record.input;
   let out = seq === undefined ? '{"v":1,"event":{"specversion":"1.0","id":' : `{"v":1,"seq":${seq},"event":{"specversion":"1.0","id":`;
   out += `${JSON.stringify(id)},"source":${sourceJson},"type":"${TYPE_OF_HOOK.get(record.hook) ?? ''}","time":"${iso(record.at)}","subject":${JSON.stringify(record.clientId)},"datacontenttype":"application/json","data":${JSON.stringify(data)}}`;
   if (snapshot) out += `,"snapshot":{"machineVersion":${JSON.stringify(snapshot.machineVersion)},"packed":${JSON.stringify(snapshot.packed)}}`;
