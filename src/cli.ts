@@ -88,7 +88,7 @@ journal (docs/EVENTS.md):
   --nats-tls-ca FILE [--nats-tls-cert FILE --nats-tls-key FILE]
   --nats-prefix P               subject prefix (hookwarden)
   --feed true|false             publish <prefix>.events.… (true with --nats)
-  --feed-exclude LIST           feed kinds left out, e.g. message.published,message.delivered
+  --feed-exclude LIST           feed kinds left out, e.g. message.publish_checked,message.delivered
   --journal-payloads true       also journal message payloads (off)
   --bridge-topics LIST          MQTT filters whose messages are published to <prefix>.msg.… (docs/BRIDGE.md)
   --bridge-stream NAME          keep bridged messages in this JetStream stream

@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Outcome } from './domain/decision.js';
 import type { HookName } from './domain/hook-event.js';
 import { AppError } from './errors.js';
+import { FEED_KINDS } from './journal/events.js';
 import { parseDurationMs, parseSizeBytes } from './domain/units.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -62,7 +63,7 @@ export interface NatsConfig {
   readonly prefix: string;
   /** Publish the event feed (`<prefix>.events.…`). */
   readonly feed: boolean;
-  /** Feed kinds left out, e.g. `message.published`, `message.delivered`, `message.acked`. */
+  /** Feed kinds left out, e.g. `message.publish_checked`, `message.delivered`, `message.acked`. */
   readonly feedExclude: readonly string[];
 }
 
@@ -286,7 +287,7 @@ function natsConfig(p: Parser, issues: ConfigIssue[]): NatsConfig | undefined {
     keyFile: p.string('natsKey'),
     prefix: p.string('natsPrefix'),
     feed: p.bool('feed'),
-    feedExclude: p.list('feedExclude', (s) => /^[a-z]+\.[a-z_]+$/.test(s), 'feed kinds such as message.delivered'),
+    feedExclude: p.list('feedExclude', (s) => (FEED_KINDS as readonly string[]).includes(s), `feed kinds (${FEED_KINDS.join(', ')})`),
   };
   if (!servers || servers.length === 0) {
     if (Object.values(rest).some((v) => v !== undefined))
@@ -385,7 +386,14 @@ class Parser {
   duration(key: Key, minMs: number, maxMs: number): number | undefined {
     const v = this.get(key);
     if (!v) return undefined;
-    const ms = typeof v.value === 'number' ? v.value : typeof v.value === 'string' ? parseDurationMs(v.value) : undefined;
+    const ms =
+      typeof v.value === 'number'
+        ? v.value
+        : typeof v.value === 'string'
+          ? /^0+(ms|s|m|h)?$/.test(v.value.trim())
+            ? 0
+            : parseDurationMs(v.value)
+          : undefined;
     if (ms === undefined || ms < minMs || ms > maxMs)
       return this.bad(
         v.from,

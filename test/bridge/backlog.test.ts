@@ -23,15 +23,15 @@ describe('bridge backlog', () => {
     type Op = { op: 'push'; bytes: number } | { op: 'shift' } | { op: 'finish' } | { op: 'clear' };
     const ops = fc.array(
       fc.oneof(
-        fc.record({ op: fc.constant('push' as const), bytes: fc.nat(50) }),
-        fc.constant({ op: 'shift' as const }),
-        fc.constant({ op: 'finish' as const }),
-        fc.constant({ op: 'clear' as const }),
+        { arbitrary: fc.record({ op: fc.constant('push' as const), bytes: fc.nat(20) }), weight: 8 },
+        { arbitrary: fc.constant({ op: 'shift' as const }), weight: 4 },
+        { arbitrary: fc.constant({ op: 'finish' as const }), weight: 3 },
+        { arbitrary: fc.constant({ op: 'clear' as const }), weight: 1 },
       ),
-      { maxLength: 400 },
+      { maxLength: 600 },
     );
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1500 }), fc.integer({ min: 1, max: 5000 }), ops, (maxItems, maxBytes, list: Op[]) => {
+      fc.property(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 5000 }), ops, (maxItems, maxBytes, list: Op[]) => {
         const b = new Backlog<number>(maxItems, maxBytes);
         const waiting: { item: number; bytes: number }[] = [];
         const taken: number[] = [];
@@ -61,6 +61,21 @@ describe('bridge backlog', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('bridge backlog - keeps FIFO order when it grows while wrapped around', () => {
+    const b = new Backlog<number>(1000, 1e9);
+    let pushed = 0;
+    let shifted = 0;
+    for (let round = 0; round < 5; round++) {
+      for (let k = 0; k < 60 * (round + 1); k++) expect(b.push(pushed++, 1)).toBe(true);
+      for (let k = 0; k < 30 * (round + 1); k++) {
+        expect(b.shift()?.item).toBe(shifted++);
+        b.finish(1);
+      }
+    }
+    for (let t = b.shift(); t; t = b.shift()) expect(t.item).toBe(shifted++);
+    expect(shifted).toBe(pushed);
   });
 
   it('bridge backlog - rejects a nonsensical bound', () => {

@@ -84,3 +84,34 @@ describe('config', () => {
     expect(() => loadConfig({ config: file('d.yaml', '[1, 2]') }, {})).toThrow(/not a mapping/);
   });
 });
+
+describe('config - journal and NATS', () => {
+  it('config - NATS servers, auth, prefix and feed', () => {
+    const c = loadConfig({ nats: 'nats://127.0.0.1:4222,nats://127.0.0.1:4223', 'nats-user': 'hw', 'feed-exclude': 'message.delivered' }, {
+      HOOKWARDEN_NATS_PASSWORD: 'pw',
+    });
+    expect(c.nats).toEqual({
+      servers: ['nats://127.0.0.1:4222', 'nats://127.0.0.1:4223'],
+      user: 'hw',
+      pass: 'pw',
+      prefix: 'hookwarden',
+      feed: true,
+      feedExclude: ['message.delivered'],
+    });
+    expect(loadConfig({}, {}).nats).toBeUndefined();
+  });
+
+  it('config - NATS and bridge mistakes name the key and the fix', () => {
+    expect(() => loadConfig({ 'nats-user': 'hw' }, {})).toThrow(/no server is.*nats.servers/s);
+    expect(() => loadConfig({ nats: 'nats://h:1', 'nats-prefix': 'a.b' }, {})).toThrow(/nats.prefix.*one subject token/s);
+    expect(() => loadConfig({ nats: 'nats://h:1', 'feed-exclude': 'message.published' }, {})).toThrow(/feed kinds \(/);
+    expect(() => loadConfig({ 'bridge-topics': 'sensors/#' }, {})).toThrow(/bridge.topics.*no NATS server/s);
+  });
+
+  it('config - data dir and payload opt-in', () => {
+    const c = loadConfig({ 'data-dir': '/var/lib/hookwarden', 'journal-payloads': 'true', 'fsync-interval': '0ms' }, {});
+    expect(c.dataDir).toBe('/var/lib/hookwarden');
+    expect(c.journalPayloads).toBe(true);
+    expect(c.fsyncIntervalMs).toBe(0);
+  });
+});

@@ -8,14 +8,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openJournal } from '../../src/journal/open-journal.js';
 import type { Hookwarden } from '../support/process.js';
 import { runCrashScenario } from './crash-scenario.js';
-import { workDir, type Driver } from './e2e-support.js';
+import { stopChild, workDir, type Driver } from './e2e-support.js';
 
 const started: Hookwarden[] = [];
 const drivers: Driver[] = [];
 const cleanups: (() => void)[] = [];
 afterEach(async () => {
   for (const d of drivers.splice(0)) d.close();
-  await Promise.all(started.splice(0).map((h) => h.stop('SIGKILL')));
+  await Promise.all(started.splice(0).map(stopChild));
   for (const c of cleanups.splice(0)) c();
 });
 

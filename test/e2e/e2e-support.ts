@@ -347,3 +347,9 @@ export async function restartAndTime(
   await probe(driver);
   return { hw, driver, listeningMs, firstAnswerMs: Date.now() - t0 };
 }
+
+/** Stop a child unless it already exited (process.ts's `stop` waits forever on one killed by a signal). */
+export async function stopChild(hw: Hookwarden): Promise<void> {
+  if (hw.child.exitCode !== null || hw.child.signalCode !== null) return;
+  await hw.stop('SIGKILL');
+}
