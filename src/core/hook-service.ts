@@ -194,7 +194,7 @@ export class HookService implements Dispatcher {
     const journal = this.#deps.journal;
     const ack = journal.append(
       record,
-      journal.kind === 'memory' ? undefined : { snapshot: packSnapshot(r.snapshot), ...(deadline ? { deadline } : {}) },
+      journal.kind === 'memory' ? undefined : { durable: false, snapshot: packSnapshot(r.snapshot), ...(deadline ? { deadline } : {}) },
     );
     if (!d) {
       ack?.catch((err: unknown) => this.#deps.log.warn({ err, clientId: entry.clientId, hook: hook.type }, 'journal append failed'));
