@@ -29,10 +29,11 @@ export class ClientEntry {
   /** Last known username and peer address (volatile; refreshed by every client hook). */
   username = '';
   peerhost = '';
-  /** The resolved policy and what it was resolved from (revision + username + peerhost). */
+  /** The resolved policy and what it was resolved from (revision, username, peerhost). */
   policy: ResolvedPolicy | undefined;
-  policyKey = '';
   policyRevision = '';
+  policyUsername = '';
+  policyPeerhost = '';
   /** Created from nothing (not found in any tier): the journal may still know the client. */
   fresh = false;
   #tail: Promise<unknown> = Promise.resolve();

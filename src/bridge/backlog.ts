@@ -22,7 +22,7 @@ export class Backlog<T> {
     if (!(maxBytes > 0)) throw new RangeError(`maxBytes must be positive, got ${maxBytes}`);
     this.maxItems = maxItems;
     this.maxBytes = maxBytes;
-    this.#ring = new Array<T | undefined>(Math.min(maxItems, 64)) // grows by doubling, up to the bound;
+    this.#ring = new Array<T | undefined>(Math.min(maxItems, 64)); // grows by doubling, up to the bound;
     this.#sizes = new Array<number>(this.#ring.length).fill(0);
   }
 

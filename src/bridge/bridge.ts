@@ -15,43 +15,16 @@ import type { NatsConnection } from 'nats';
 import type { Decision } from '../domain/decision.js';
 import type { MessagePublish } from '../domain/hook-event.js';
 import type { Logger } from '../observability/logger.js';
+import type { BridgeDeps, BridgeStats, OfferResult } from './bridge.types.js';
 import { Backlog } from './backlog.js';
 import type { ResolvedBridgeOptions } from './config.js';
 import { JsPublisher } from './js-publisher.js';
-import { selectMessage, type BridgeItem, type Selection } from './message-headers.js';
+import { selectMessage, type BridgeItem } from './message-headers.js';
 import { runCorePump, runJsPump, type Counters } from './pumps.js';
 import { ensureBridgeStream } from './stream-setup.js';
 import { messageSubjectFilter } from './subject.js';
 
-/** Knobs that are not configuration (tests, tuning). */
-export interface BridgeTuning {
-  /** JetStream: publishes awaiting their ack at once (default 256). */
-  readonly maxInFlight?: number;
-  /** JetStream: how long to wait for an ack before re-sending (default 5000 ms). */
-  readonly ackTimeoutMs?: number;
-  /** JetStream: longest pause between retries (default 2000 ms; from 100 ms, doubling). */
-  readonly maxRetryDelayMs?: number;
-  /** Core NATS: messages per flush round trip (default 256). */
-  readonly batch?: number;
-}
-
-export interface BridgeDeps {
-  readonly log?: Logger;
-  readonly tuning?: BridgeTuning;
-}
-
-/** What `offer` did: `queued`, or why not (`dropped` = the backlog was full). */
-export type OfferResult = 'queued' | 'dropped' | 'closed' | Exclude<Selection, 'bridge'>;
-
-/** Counters since start. Every queued message ends in exactly one of bridged, duplicates, failed, unroutable, abandoned. */
-export interface BridgeStats extends Readonly<Counters> {
-  readonly mode: 'core' | 'jetstream';
-  /** Messages held: waiting or in flight. */
-  readonly backlog: number;
-  readonly backlogBytes: number;
-  readonly inFlight: number;
-  readonly connected: boolean;
-}
+export type { BridgeDeps, BridgeStats, BridgeTuning, OfferResult } from './bridge.types.js';
 
 const WARN_EVERY_MS = 10_000;
 
@@ -99,14 +72,15 @@ export class MessageBridge {
       wake: () => this.#wake(),
       warn: (kind: string, err: unknown) => this.#warn(kind, err),
     };
-    if (o.stream !== undefined) {
-      this.#publisher = new JsPublisher(nc);
-      const js = { maxInFlight: t.maxInFlight ?? 256, ackTimeoutMs: t.ackTimeoutMs ?? 5000, maxRetryDelayMs: t.maxRetryDelayMs ?? 2000 };
-      this.#pump = runJsPump(host, this.#publisher, js);
-    } else {
-      this.#pump = runCorePump(host, t.batch ?? 256);
-    }
-    this.#pump = this.#pump.catch((err: unknown) => this.#log?.error({ err }, 'bridge pump stopped'));
+    this.#publisher = o.stream !== undefined ? new JsPublisher(nc) : undefined;
+    const pump = this.#publisher
+      ? runJsPump(host, this.#publisher, {
+          maxInFlight: t.maxInFlight ?? 256,
+          ackTimeoutMs: t.ackTimeoutMs ?? 5000,
+          maxRetryDelayMs: t.maxRetryDelayMs ?? 2000,
+        })
+      : runCorePump(host, t.batch ?? 256);
+    this.#pump = pump.catch((err: unknown) => this.#log?.error({ err }, 'bridge pump stopped'));
   }
 
   /** Bridge `event` if `decision` let it through and its topic matches. Synchronous; never throws. */
@@ -114,7 +88,9 @@ export class MessageBridge {
     if (this.#closing) return 'closed';
     const selection = selectMessage(this.#o.topics, event, decision);
     if (selection !== 'bridge') return selection;
-    const item: BridgeItem = decision.shadowed ? { message: event.message, shadowDenied: decision.reason.code } : { message: event.message };
+    const item: BridgeItem = decision.shadowed
+      ? { message: event.message, shadowDenied: decision.reason.code }
+      : { message: event.message };
     if (!this.#backlog.push(item, event.message.payload.byteLength)) {
       this.#counters.dropped++;
       this.#warn('overflow', undefined);

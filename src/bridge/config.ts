@@ -38,37 +38,71 @@ export const BRIDGE_DEFAULTS = {
 const STREAM_NAME = /^[^\s.*>/\\]+$/;
 const MAX_STREAM_NAME = 255;
 
+/** Where each option lives in the configuration file (docs/CONFIG.md); problems name these keys. */
+export const BRIDGE_KEYS: Readonly<Record<keyof BridgeOptions, string>> = {
+  topics: 'bridge.topics',
+  prefix: 'nats.prefix',
+  stream: 'bridge.stream',
+  maxBacklog: 'bridge.max_backlog',
+  maxBacklogBytes: 'bridge.max_backlog_bytes',
+};
+
+/** One problem: the key, what is wrong, how to fix it (the shape of src/config.ts's ConfigIssue). */
+export interface BridgeOptionProblem {
+  readonly key: string;
+  readonly message: string;
+  readonly fix: string;
+}
+
+/** `"<key>: <message> (fix: <fix>)"`. */
+export const formatProblem = (p: BridgeOptionProblem): string => `${p.key}: ${p.message} (fix: ${p.fix})`;
+
 /**
- * Every problem of `o` as `"<key>: <problem> (fix: …)"`, empty when valid.
- * `key` is where the section lives in the configuration (default `bridge`).
+ * Every problem of `o`, empty when valid. `keys` renames keys (e.g. for an
+ * environment variable or a flag); by default they are BRIDGE_KEYS.
  */
-export function bridgeOptionProblems(o: BridgeOptions, key = 'bridge'): string[] {
-  const problems: string[] = [];
-  const bad = (k: string, problem: string, fix: string): void => {
-    problems.push(`${key}.${k}: ${problem} (fix: ${fix})`);
+export function bridgeOptionProblems(o: BridgeOptions, keys: Partial<Record<keyof BridgeOptions, string>> = {}): BridgeOptionProblem[] {
+  const problems: BridgeOptionProblem[] = [];
+  const bad = (k: keyof BridgeOptions, suffix: string, message: string, fix: string): void => {
+    problems.push({ key: `${keys[k] ?? BRIDGE_KEYS[k]}${suffix}`, message, fix });
   };
   if (!Array.isArray(o.topics) || o.topics.length === 0) {
-    bad('topics', 'no topic filter given, so nothing would be bridged', 'list MQTT topic filters, e.g. ["sensors/#"]');
+    bad('topics', '', 'no topic filter given, so nothing would be bridged', 'list MQTT topic filters, e.g. ["sensors/#"]');
   } else {
     o.topics.forEach((t, i) => {
-      if (typeof t !== 'string') return bad(`topics[${i}]`, `${JSON.stringify(t)} is not a string`, 'write the filter as a string');
+      if (typeof t !== 'string') return bad('topics', `[${i}]`, `${JSON.stringify(t)} is not a string`, 'write the filter as a string');
       const problem = topicFilterProblem(t);
-      if (problem) return bad(`topics[${i}]`, `${JSON.stringify(t)}: ${problem}`, 'use a valid MQTT topic filter such as "sensors/#"');
+      if (problem) return bad('topics', `[${i}]`, `${JSON.stringify(t)}: ${problem}`, 'use a valid MQTT topic filter such as "sensors/#"');
       if (t.startsWith('$share/') || t.startsWith('$queue/')) {
-        bad(`topics[${i}]`, `${JSON.stringify(t)} is a shared subscription`, 'give the plain filter without $share/<group>/ or $queue/');
+        bad(
+          'topics',
+          `[${i}]`,
+          `${JSON.stringify(t)} is a shared subscription`,
+          'give the plain filter without $share/<group>/ or $queue/',
+        );
       }
     });
   }
   if (o.prefix !== undefined && (typeof o.prefix !== 'string' || !o.prefix.split('.').every(isSubjectToken))) {
-    bad('prefix', `${JSON.stringify(o.prefix)} is not a NATS subject prefix`, 'use dot-separated tokens without spaces, "*" or ">", e.g. "hookwarden"');
+    bad(
+      'prefix',
+      '',
+      `${JSON.stringify(o.prefix)} is not a NATS subject prefix`,
+      'use dot-separated tokens without spaces, "*" or ">", e.g. "hookwarden"',
+    );
   }
   if (o.stream !== undefined && (typeof o.stream !== 'string' || !STREAM_NAME.test(o.stream) || o.stream.length > MAX_STREAM_NAME)) {
-    bad('stream', `${JSON.stringify(o.stream)} is not a JetStream stream name`, `use letters, digits, "-" or "_" (no spaces, ".", "*", ">", "/", "\\"), at most ${MAX_STREAM_NAME} characters, or leave it out for core NATS`);
+    bad(
+      'stream',
+      '',
+      `${JSON.stringify(o.stream)} is not a JetStream stream name`,
+      `use letters, digits, "-" or "_" (no spaces, ".", "*", ">", "/", "\\"), at most ${MAX_STREAM_NAME} characters, or leave it out for core NATS`,
+    );
   }
   for (const k of ['maxBacklog', 'maxBacklogBytes'] as const) {
     const v = o[k];
     if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) {
-      bad(k, `${JSON.stringify(v)} is not a positive integer`, `give a whole number ≥ 1 (default ${BRIDGE_DEFAULTS[k]})`);
+      bad(k, '', `${JSON.stringify(v)} is not a positive integer`, `give a whole number ≥ 1 (default ${BRIDGE_DEFAULTS[k]})`);
     }
   }
   return problems;

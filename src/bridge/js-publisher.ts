@@ -77,7 +77,12 @@ export class JsPublisher {
     clearTimeout(p.timer);
     if (m.data.length === 0) {
       const code = m.headers?.code ?? 0;
-      p.reject(new PublishFailure(`JetStream did not answer (${code} ${m.headers?.description ?? ''}): is the stream there, capturing the subject?`, true));
+      p.reject(
+        new PublishFailure(
+          `JetStream did not answer (${code} ${m.headers?.description ?? ''}): is the stream there, capturing the subject?`,
+          true,
+        ),
+      );
       return;
     }
     let ack: { seq?: unknown; duplicate?: unknown; error?: { code?: number; err_code?: number; description?: string } };
@@ -89,7 +94,12 @@ export class JsPublisher {
     }
     if (ack.error) {
       // 503-class errors (no quorum, storage busy) are transient; 4xx (too big, wrong stream) are not
-      p.reject(new PublishFailure(`JetStream refused it: ${ack.error.description ?? ''} (${ack.error.err_code ?? ack.error.code ?? '?'})`, (ack.error.code ?? 0) >= 500));
+      p.reject(
+        new PublishFailure(
+          `JetStream refused it: ${ack.error.description ?? ''} (${ack.error.err_code ?? ack.error.code ?? '?'})`,
+          (ack.error.code ?? 0) >= 500,
+        ),
+      );
       return;
     }
     if (typeof ack.seq !== 'number') {

@@ -22,8 +22,7 @@ export class BridgeError extends Error {
 /** Duplicate window of a stream the bridge creates. */
 export const DUPLICATE_WINDOW_MS = 120_000;
 
-const apiCode = (err: unknown): number | undefined =>
-  (err as { api_error?: { err_code?: number } } | undefined)?.api_error?.err_code;
+const apiCode = (err: unknown): number | undefined => (err as { api_error?: { err_code?: number } } | undefined)?.api_error?.err_code;
 
 export interface StreamSetup {
   readonly created: boolean;
@@ -34,22 +33,36 @@ export interface StreamSetup {
 /** Create `stream` capturing `subject` unless it exists; check that an existing one captures it. */
 export async function ensureBridgeStream(nc: NatsConnection, stream: string, subject: string, apiTimeoutMs = 5000): Promise<StreamSetup> {
   const fail = (what: string, err?: unknown): BridgeError =>
-    new BridgeError('EXH_BRIDGE_SETUP', `bridge stream ${stream} (subjects ${subject}): ${what}`, err === undefined ? undefined : { cause: err });
+    new BridgeError(
+      'EXH_BRIDGE_SETUP',
+      `bridge stream ${stream} (subjects ${subject}): ${what}`,
+      err === undefined ? undefined : { cause: err },
+    );
   let jsm;
   try {
     jsm = await nc.jetstreamManager({ timeout: apiTimeoutMs });
   } catch (err) {
-    throw fail(`JetStream is not available on ${nc.getServer()}: ${(err as Error).message}; enable JetStream (nats-server -js) or remove bridge.stream to publish to core NATS`, err);
+    throw fail(
+      `JetStream is not available on ${nc.getServer()}: ${(err as Error).message}; enable JetStream (nats-server -js) or remove bridge.stream to publish to core NATS`,
+      err,
+    );
   }
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
       const info = await jsm.streams.info(stream);
       const subjects = info.config.subjects ?? [];
       if (!subjects.includes(subject)) {
-        throw fail(`it exists but does not capture ${subject} (subjects: ${subjects.join(', ') || 'none'}); fix: nats stream edit ${stream} --subjects '${subject}', or choose another bridge.stream`);
+        throw fail(
+          `it exists but does not capture ${subject} (subjects: ${subjects.join(', ') || 'none'}); fix: nats stream edit ${stream} --subjects '${subject}', or choose another bridge.stream`,
+        );
       }
       const dupMs = (info.config.duplicate_window ?? 0) / 1e6;
-      const notes = dupMs < 10_000 ? [`${stream}: duplicate window is ${dupMs} ms; retried publishes may be stored twice (nats stream edit ${stream} --dupe-window 2m)`] : [];
+      const notes =
+        dupMs < 10_000
+          ? [
+              `${stream}: duplicate window is ${dupMs} ms; retried publishes may be stored twice (nats stream edit ${stream} --dupe-window 2m)`,
+            ]
+          : [];
       return { created: false, notes };
     } catch (err) {
       if (err instanceof BridgeError) throw err;
@@ -74,7 +87,8 @@ export async function ensureBridgeStream(nc: NatsConnection, stream: string, sub
     } catch (err) {
       const code = apiCode(err);
       if (code === 10058 || ((err as { code?: unknown }).code === 'TIMEOUT' && attempt < 3)) continue; // created meanwhile, or maybe
-      if (code === 10065) throw fail(`its subjects overlap another stream's; remove that stream's ${subject} subjects or choose another bridge.prefix`, err);
+      if (code === 10065)
+        throw fail(`its subjects overlap another stream's; remove that stream's ${subject} subjects or choose another bridge.prefix`, err);
       throw fail(`cannot create it: ${(err as Error).message}`, err);
     }
   }

@@ -33,7 +33,7 @@ export const MAX_SUBJECT_BYTES = 3900;
 const NEEDS_ESCAPE = /[%.*>\s\u0000-\u001f\u007f]/gu;
 const ESCAPES = /(?:%[0-9A-F]{2})+/g;
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }) // keep a U+FEFF level;
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }); // keep a U+FEFF level;
 
 const hex = (b: number): string => `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
 const escapeChar = (c: string): string => Array.from(encoder.encode(c), hex).join('');

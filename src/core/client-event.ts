@@ -79,19 +79,3 @@ export function toClientEvent(e: HookEvent, p: Prepared): ClientEvent | undefine
       return undefined;
   }
 }
-
-/** Username and peer address a hook reveals ("" when it does not). */
-export function whoOf(e: HookEvent): { username: string; peerhost: string } | undefined {
-  switch (e.type) {
-    case 'client.connect':
-    case 'client.connack':
-      return { username: e.conn.username, peerhost: e.conn.peerhost };
-    case 'message.publish':
-    case 'message.dropped': {
-      const h = e.message.headers;
-      return h.username !== undefined || h.peerhost !== undefined ? { username: h.username ?? '', peerhost: h.peerhost ?? '' } : undefined;
-    }
-    default:
-      return { username: e.client.username, peerhost: e.client.peerhost };
-  }
-}

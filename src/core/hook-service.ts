@@ -18,11 +18,12 @@ import type { ResolvedPolicy } from '../domain/policy.types.js';
 import { evaluateAcl } from '../domain/acl.js';
 import type { Dispatcher, ProviderLoaded, ProviderUnloaded } from '../edge/edge.types.js';
 import type { JournalPort } from '../journal/journal.js';
+import { AppendTimeoutError, ConflictError } from '../journal/journal-errors.js';
 import { recordOf, type RecordOptions } from '../journal/record.js';
 import type { Logger } from '../observability/logger.js';
 import type { CredentialChecker } from '../policy/users.js';
 import { resolvePolicy, type PolicySet } from '../policy/policy-set.js';
-import { connKeyOf, isFromClient, toClientEvent, whoOf, type Prepared } from './client-event.js';
+import { connKeyOf, isFromClient, toClientEvent, type Prepared } from './client-event.js';
 import { DecisionLog } from './decision-log.js';
 import { storeInput } from './stored-input.js';
 import { BrokerNodes } from './broker-nodes.js';
@@ -42,6 +43,8 @@ export class HookService implements Dispatcher {
   readonly #deps: HookServiceDeps;
   readonly #decisions: DecisionLog;
   readonly #recordOptions: RecordOptions;
+  /** Clients with a reload from the journal queued (after a failed durable append). */
+  readonly #reloading = new WeakSet<ClientEntry>();
 
   constructor(deps: HookServiceDeps) {
     this.#deps = deps;
@@ -159,23 +162,40 @@ export class HookService implements Dispatcher {
   }
 
   #learnWho(entry: ClientEntry, event: HookEvent): void {
-    const who = whoOf(event);
-    if (who) {
-      if (who.username !== '' || entry.username === '') entry.username = who.username;
-      if (who.peerhost !== '') entry.peerhost = who.peerhost;
+    let username: string | undefined;
+    let peerhost: string | undefined;
+    switch (event.type) {
+      case 'client.connect':
+      case 'client.connack':
+        ({ username, peerhost } = event.conn);
+        break;
+      case 'message.publish':
+      case 'message.dropped':
+        ({ username, peerhost } = event.message.headers);
+        break;
+      default:
+        ({ username, peerhost } = event.client);
     }
+    if (username !== undefined && (username !== '' || entry.username === '')) entry.username = username;
+    if (peerhost !== undefined && peerhost !== '') entry.peerhost = peerhost;
   }
 
   #policyOf(entry: ClientEntry): ResolvedPolicy {
     const set = this.#deps.policies();
-    const key = `${set.revision}\u0000${entry.username}\u0000${entry.peerhost}`;
-    if (entry.policy === undefined || entry.policyKey !== key) {
+    if (
+      entry.policy === undefined ||
+      entry.policyRevision !== set.revision ||
+      entry.policyUsername !== entry.username ||
+      entry.policyPeerhost !== entry.peerhost
+    ) {
       entry.policy = resolvePolicy(set, { clientid: entry.clientId, username: entry.username, peerhost: entry.peerhost });
-      entry.policyKey = key;
       entry.policyRevision = set.revision;
+      entry.policyUsername = entry.username;
+      entry.policyPeerhost = entry.peerhost;
     }
     return entry.policy;
   }
+
 
   /**
    * Journal the step and return its decision. A valued record is appended
@@ -194,14 +214,37 @@ export class HookService implements Dispatcher {
     const journal = this.#deps.journal;
     const ack = journal.append(
       record,
-      journal.kind === 'memory' ? undefined : { durable: false, snapshot: packSnapshot(r.snapshot), ...(deadline ? { deadline } : {}) },
+      journal.kind === 'memory' ? undefined : { snapshot: packSnapshot(r.snapshot), ...(deadline ? { deadline } : {}) },
     );
     if (!d) {
       ack?.catch((err: unknown) => this.#deps.log.warn({ err, clientId: entry.clientId, hook: hook.type }, 'journal append failed'));
       return NO_DECISION;
     }
     this.#decisions.observe(entry.clientId, hook.type, d);
-    return ack === undefined ? d : ack.then(() => d);
+    return ack === undefined
+      ? d
+      : ack.then(
+          () => d,
+          (err: unknown) => {
+            this.#reloadAfter(entry, err);
+            throw err;
+          },
+        );
+  }
+
+  /**
+   * A durable append that conflicted or timed out fences the client in the
+   * journal until it is loaded again (docs/EVENTS.md §3): queue that load in
+   * its mailbox (once), so the hooks behind it are journaled again and
+   * continue from the stored state instead of failing for good.
+   */
+  #reloadAfter(entry: ClientEntry, err: unknown): void {
+    if (!(err instanceof ConflictError || err instanceof AppendTimeoutError) || this.#reloading.has(entry)) return;
+    this.#reloading.add(entry);
+    void entry.enqueueTask(() => {
+      this.#reloading.delete(entry);
+      return this.#load(entry);
+    });
   }
 }
 

@@ -37,7 +37,7 @@ import {
   type StoredSnapshot,
 } from './journal.js';
 import { JournalClosedError, JournalError } from './journal-errors.js';
-import { ClientIndex, Tails, type Tail } from './memory-index.js';
+import { ClientIndex, Tails, type HeldEntry, type Tail } from './memory-index.js';
 import { RecordIds, sourceOf } from './record-ids.js';
 import { SegmentStore, type LineRef } from './segment-store.js';
 
@@ -219,14 +219,15 @@ export class EmbeddedJournal implements JournalPort {
     const seq = ++this.#seq;
     const snapshot: StoredSnapshot | undefined =
       opts.snapshot !== undefined ? { machineVersion: this.#machineVersion, packed: opts.snapshot } : undefined;
-    const line = encodeRecord(record, this.#ids.next(), this.#sourceJson, snapshot, seq);
     const prev = this.#index.note(record.clientId, seq, snapshot);
     this.#appended++;
     if (!this.#store) {
-      this.#tails.pushLine(record.clientId, seq, line, prev);
+      // memory mode: hold the record as is; it is encoded only if someone reads it
+      this.#tails.pushLine(record.clientId, seq, { id: this.#ids.next(), record, ...(snapshot ? { snapshot } : {}) }, prev);
       this.#stored++;
       return undefined;
     }
+    const line = encodeRecord(record, this.#ids.next(), this.#sourceJson, snapshot, seq);
     this.#buf.push(line);
     this.#bufClients.push(record.clientId);
     this.#bufSeqs.push(seq);
@@ -441,8 +442,8 @@ export class EmbeddedJournal implements JournalPort {
     const store = this.#store;
     if (!store) {
       const lines = [...this.#tails.allLines()].filter((l) => l.seq >= from).sort((a, b) => a.seq - b.seq);
-      for (const { line } of lines) {
-        const d = decodeEntry(line);
+      for (const { seq, line } of lines) {
+        const d = this.#decodeHeld(seq, line);
         if (d) yield d;
       }
       return;
@@ -472,7 +473,7 @@ export class EmbeddedJournal implements JournalPort {
     let from = 0;
     while (from < t.seqs.length && (t.seqs[from] ?? 0) <= after) from++;
     from = Math.max(from, t.seqs.length - limit);
-    let lines: (string | undefined)[];
+    let lines: (string | HeldEntry | undefined)[];
     if (t.lines.length > 0 || !this.#store) lines = t.lines.slice(from);
     else {
       const refs: LineRef[] = [];
@@ -480,11 +481,16 @@ export class EmbeddedJournal implements JournalPort {
       lines = await this.#store.readRefs(refs);
     }
     const out: JournalEntry[] = [];
-    for (const line of lines) {
-      const d = line === undefined ? undefined : decodeEntry(line);
+    lines.forEach((line, i) => {
+      const d = line === undefined ? undefined : this.#decodeHeld(t.seqs[from + i] ?? 0, line);
       if (d) out.push(d);
-    }
+    });
     return out;
+  }
+
+  /** A stored line, or a held entry encoded and decoded now (so readers see exactly what a file would hold). */
+  #decodeHeld(seq: number, line: string | HeldEntry): JournalEntry | undefined {
+    return decodeEntry(typeof line === 'string' ? line : encodeRecord(line.record, line.id, this.#sourceJson, line.snapshot, seq));
   }
 
   forget(clientId: string): void {

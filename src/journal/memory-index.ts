@@ -11,7 +11,7 @@
  * Both use a `Map`'s insertion order as recency (delete + set on write):
  * O(1) per append, no timers.
  */
-import type { StoredSnapshot } from './journal.js';
+import type { JournalRecord, StoredSnapshot } from './journal.js';
 
 export interface IndexEntry {
   readonly clientId: string;
@@ -98,9 +98,19 @@ export interface TailOptions {
  * segment, byte offset, byte length). File mode keeps numbers only because
  * retaining every line costs the garbage collector several µs per append.
  */
+/**
+ * A record kept as it was appended (memory mode): encoding it costs more
+ * than the whole rest of the hook, so it is encoded only when read.
+ */
+export interface HeldEntry {
+  readonly id: string;
+  readonly record: JournalRecord;
+  readonly snapshot?: StoredSnapshot;
+}
+
 export interface Tail {
   readonly seqs: number[];
-  readonly lines: string[];
+  readonly lines: (string | HeldEntry)[];
   readonly segs: number[];
   readonly offs: number[];
   readonly lens: number[];
@@ -112,6 +122,9 @@ export interface Tail {
 /** Approximate per-record overhead of the array slots (and the string header of a line). */
 const LINE_OVERHEAD = 48;
 const REF_OVERHEAD = 32;
+/** Estimated heap of a held (unencoded) record: the record, its facts, decision and input objects. */
+const HELD_COST = 640;
+const costOf = (line: string | HeldEntry): number => (typeof line === 'string' ? line.length + LINE_OVERHEAD : HELD_COST);
 
 export class Tails {
   readonly #map = new Map<string, Tail>();
@@ -123,13 +136,13 @@ export class Tails {
     return this.opts.perClient > 0 && this.opts.maxClients > 0;
   }
 
-  /** Add record `seq` of a client as its encoded line; `prevSeq` is the client's newest position before it. */
-  pushLine(clientId: string, seq: number, line: string, prevSeq: number): void {
+  /** Add record `seq` of a client as its encoded line or held entry; `prevSeq` is the client's newest position before it. */
+  pushLine(clientId: string, seq: number, line: string | HeldEntry, prevSeq: number): void {
     if (!this.enabled) return;
     const t = this.#slot(clientId, prevSeq);
     t.seqs.push(seq);
     t.lines.push(line);
-    this.#grow(t, line.length + LINE_OVERHEAD);
+    this.#grow(t, costOf(line));
   }
 
   /** Add record `seq` of a client by its place on disk. */
@@ -156,7 +169,7 @@ export class Tails {
     this.#bytes += cost;
     while (t.seqs.length > this.opts.perClient) {
       t.evictedUpTo = t.seqs.shift() ?? t.evictedUpTo;
-      const c = t.lines.length > 0 ? (t.lines.shift() ?? '').length + LINE_OVERHEAD : REF_OVERHEAD;
+      const c = t.lines.length > 0 ? costOf(t.lines.shift() ?? '') : REF_OVERHEAD;
       if (t.segs.length > 0) {
         t.segs.shift();
         t.offs.shift();
@@ -192,7 +205,7 @@ export class Tails {
   }
 
   /** Every retained line with its position (memory mode; no order across clients). */
-  *allLines(): IterableIterator<{ seq: number; line: string }> {
+  *allLines(): IterableIterator<{ seq: number; line: string | HeldEntry }> {
     for (const t of this.#map.values()) {
       for (let i = 0; i < t.lines.length; i++) yield { seq: t.seqs[i] ?? 0, line: t.lines[i] ?? '' };
     }

@@ -1,10 +1,11 @@
 /**
  * Composition helper: the journal the configuration asks for. NATS when
- * `nats` is given (`--nats URL`), else the embedded journal (files when
- * `dataDir` is given, `--data-dir DIR`, memory only otherwise).
+ * `nats` is given (`--nats URL`), else the embedded journal with files when
+ * `dataDir` is given (`--data-dir DIR`), else the bounded in-memory ring.
  */
 import { EmbeddedJournal, type EmbeddedJournalOptions } from './embedded-journal.js';
 import type { CommonJournalOptions, JournalPort } from './journal.js';
+import { MemoryJournal } from './memory-journal.js';
 import { NatsJournal, type NatsJournalOptions } from './nats-journal.js';
 
 export interface OpenJournalOptions extends EmbeddedJournalOptions {
@@ -24,5 +25,6 @@ export async function openJournal(opts: OpenJournalOptions = {}): Promise<Journa
       ...(opts.onBackgroundError ? { onBackgroundError: opts.onBackgroundError } : {}),
     });
   }
+  if (!embedded.dataDir) return new MemoryJournal(embedded);
   return EmbeddedJournal.open(embedded);
 }

@@ -4,6 +4,7 @@ import { MessageBridge, type BridgeTuning } from '../../src/bridge/bridge.js';
 import { resolveBridgeOptions, type BridgeOptions } from '../../src/bridge/config.js';
 import { BRIDGE_HEADERS } from '../../src/bridge/message-headers.js';
 import { messageSubjectFilter, subjectToTopic } from '../../src/bridge/subject.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { NatsServer } from '../support/nats-server.js';
 import { allow, deny, ignore, publishOf, shadowDeny } from './events.js';
 import { allBytes, bigPayload, collect, unique, until } from './harness.js';
@@ -26,7 +27,11 @@ afterAll(async () => {
   await server?.cleanup();
 });
 
-async function openBridge(conn: NatsConnection, o: Partial<BridgeOptions> = {}, tuning?: BridgeTuning): Promise<MessageBridge & { prefix: string }> {
+async function openBridge(
+  conn: NatsConnection,
+  o: Partial<BridgeOptions> = {},
+  tuning?: BridgeTuning,
+): Promise<MessageBridge & { prefix: string }> {
   const { prefix } = unique();
   const b = await MessageBridge.open(conn, resolveBridgeOptions({ topics: ['#'], prefix, ...o }), tuning ? { tuning } : {});
   bridges.push(b);
@@ -97,6 +102,27 @@ describe('bridge core', () => {
     await until(() => b.stats().unroutable === 1, 'the long topic to be judged');
     expect(got.msgs.map((m) => subjectToTopic(b.prefix, m.subject))).toEqual(['t/0', 't/1', 't/2', 't/5']);
     expect(b.stats()).toMatchObject({ bridged: 4, dropped: 3, unroutable: 1, failed: 0 });
+  });
+
+  it('bridge core - overflow is logged at most once per 10 s, with the counters', async () => {
+    const lines: string[] = [];
+    const log = createLogger('warn', { write: (l: string) => void lines.push(l) });
+    const { prefix } = unique();
+    const b = await MessageBridge.open(nc, resolveBridgeOptions({ topics: ['#'], prefix, maxBacklog: 1 }), { log });
+    bridges.push(b);
+    expect([b.offer(publishOf('o/1'), allow), b.offer(publishOf('o/2'), allow), b.offer(publishOf('o/3'), allow)]).toEqual([
+      'queued',
+      'dropped',
+      'dropped',
+    ]);
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: 'warn',
+      kind: 'overflow',
+      dropped: 1,
+      backlog: 1,
+      msg: 'bridge backlog full; new messages are dropped',
+    });
   });
 
   it('bridge core - after close, offers are refused and nothing is left held', async () => {

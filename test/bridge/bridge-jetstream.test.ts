@@ -39,7 +39,8 @@ async function openBridge(conn: NatsConnection, o: BridgeOptions, tuning?: Bridg
 async function stored(j: JetStreamManager, stream: string) {
   const info = await j.streams.info(stream);
   const out = [];
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) out.push(await j.streams.getMessage(stream, { seq }));
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++)
+    out.push(await j.streams.getMessage(stream, { seq }));
   return out;
 }
 
@@ -49,7 +50,11 @@ describe('bridge jetstream', () => {
     const b = await openBridge(nc, { topics: ['#'], prefix, stream });
     const info = await jsm.streams.info(stream);
     expect(info.config).toMatchObject({ subjects: [messageSubjectFilter(prefix)], storage: StorageType.File });
-    const events = [publishOf('bin/all', allBytes()), publishOf('a.b/c d/*/>/', new Uint8Array(0)), publishOf('big', bigPayload(200 * 1024))];
+    const events = [
+      publishOf('bin/all', allBytes()),
+      publishOf('a.b/c d/*/>/', new Uint8Array(0)),
+      publishOf('big', bigPayload(200 * 1024)),
+    ];
     for (const e of events) expect(b.offer(e, allow)).toBe('queued');
     expect(b.offer(publishOf('bin/denied'), deny)).toBe('denied');
     await until(() => b.stats().bridged === 3, '3 acks');
@@ -98,7 +103,11 @@ describe('bridge jetstream', () => {
     const conn = await connect({ servers: own.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
     cleanups.push(() => conn.close());
     const { prefix, stream } = unique();
-    const b = await openBridge(conn, { topics: ['#'], prefix, stream, maxBacklog: 20 }, { ackTimeoutMs: 500, maxRetryDelayMs: 200, maxInFlight: 4 });
+    const b = await openBridge(
+      conn,
+      { topics: ['#'], prefix, stream, maxBacklog: 20 },
+      { ackTimeoutMs: 500, maxRetryDelayMs: 200, maxInFlight: 4 },
+    );
     b.offer(publishOf('r/before'), allow);
     await until(() => b.stats().bridged === 1, 'the first ack');
     await own.stop();
@@ -135,5 +144,21 @@ describe('bridge jetstream', () => {
     expect(s.duplicates).toBeGreaterThan(0); // the first sends were stored; their re-sends were recognised
     const msgs = await stored(await conn.jetstreamManager(), stream);
     expect(msgs.map((m) => subjectToTopic(prefix, m.subject))).toEqual(['t/0', 't/1', 't/2', 't/3', 't/4']);
+  });
+
+  it('bridge jetstream - close gives up on what NATS did not take, counted as abandoned', async () => {
+    const own = await NatsServer.start();
+    cleanups.push(() => own.cleanup());
+    const conn = await connect({ servers: own.url, pingInterval: 60_000 });
+    cleanups.push(() => conn.close());
+    const { prefix, stream } = unique();
+    const b = await openBridge(conn, { topics: ['#'], prefix, stream }, { maxInFlight: 2 });
+    await own.pause();
+    for (let i = 0; i < 5; i++) expect(b.offer(publishOf(`c/${i}`), allow)).toBe('queued');
+    await until(() => b.stats().inFlight === 2, 'two publishes in flight');
+    const final = await b.close({ drainMs: 100 });
+    expect(final).toMatchObject({ abandoned: 5, bridged: 0, backlog: 0, inFlight: 0 });
+    expect(b.offer(publishOf('c/late'), allow)).toBe('closed');
+    own.resume();
   });
 });

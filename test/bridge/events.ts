@@ -5,7 +5,8 @@ import type { MessageInfo, MessagePublish } from '../../src/domain/hook-event.js
 let n = 0;
 
 /** A unique 32-hex-digit EMQX-style message id. */
-export const messageId = (): string => `${process.pid.toString(16).toUpperCase().padStart(8, '0')}${(++n).toString(16).toUpperCase().padStart(24, '0')}`;
+export const messageId = (): string =>
+  `${process.pid.toString(16).toUpperCase().padStart(8, '0')}${(++n).toString(16).toUpperCase().padStart(24, '0')}`;
 
 export function publishOf(topic: string, payload: Uint8Array = new Uint8Array([1, 2, 3]), over: Partial<MessageInfo> = {}): MessagePublish {
   return {

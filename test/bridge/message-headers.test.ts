@@ -30,7 +30,11 @@ describe('bridge message headers', () => {
     expect(h.get(BRIDGE_HEADERS.from)).toBe('dev 1');
     expect(h.get(BRIDGE_HEADERS.timestamp)).toBe('1700000000123');
     expect(h.get(BRIDGE_HEADERS.node)).toBe('emqx@127.0.0.1');
-    expect([h.get(BRIDGE_HEADERS.username), h.get(BRIDGE_HEADERS.peerhost), h.get(BRIDGE_HEADERS.protocol)]).toEqual(['bob', '127.0.0.1', 'mqtt']);
+    expect([h.get(BRIDGE_HEADERS.username), h.get(BRIDGE_HEADERS.peerhost), h.get(BRIDGE_HEADERS.protocol)]).toEqual([
+      'bob',
+      '127.0.0.1',
+      'mqtt',
+    ]);
     expect(h.has(BRIDGE_HEADERS.shadowDenied)).toBe(false);
     expect(messageHeaders(e.message, 'acl.rule').get(BRIDGE_HEADERS.shadowDenied)).toBe('acl.rule');
 

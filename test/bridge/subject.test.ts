@@ -14,7 +14,35 @@ import {
 const validToken = (t: string): boolean => t.length > 0 && !/[\s.*>\u0000-\u001f\u007f]/u.test(t);
 
 /** Levels made mostly of the characters that need care, plus any Unicode. */
-const nasty = fc.constantFrom('.', '*', '>', ' ', '\t', '\n', '\r', '%', '%2E', '%25', '/', '', '\u00a0', '\u2028', '\u3000', '\ufeff', '\u0001', '\u007f', '$', '+', '#', 'é', '😀', 'a', 'Z', '_', '-');
+const nasty = fc.constantFrom(
+  '.',
+  '*',
+  '>',
+  ' ',
+  '\t',
+  '\n',
+  '\r',
+  '%',
+  '%2E',
+  '%25',
+  '/',
+  '',
+  '\u00a0',
+  '\u2028',
+  '\u3000',
+  '\ufeff',
+  '\u0001',
+  '\u007f',
+  '$',
+  '+',
+  '#',
+  'é',
+  '😀',
+  'a',
+  'Z',
+  '_',
+  '-',
+);
 const topicArb = fc.oneof(
   fc.array(fc.oneof(nasty, fc.string({ unit: 'binary', maxLength: 3 })), { minLength: 1, maxLength: 12 }).map((parts) => parts.join('')),
   fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }),
@@ -75,7 +103,17 @@ describe('bridge subject', () => {
   });
 
   it('bridge subject - refuses subjects the bridge cannot have produced', () => {
-    for (const s of ['hookwarden.msg', 'hookwarden.msg.', 'other.msg.a', 'hookwarden.msg.a..b', 'hookwarden.msg.%2e', 'hookwarden.msg.%41', 'hookwarden.msg.%2', 'hookwarden.msg.%FF', 'hookwarden.msg.a b']) {
+    for (const s of [
+      'hookwarden.msg',
+      'hookwarden.msg.',
+      'other.msg.a',
+      'hookwarden.msg.a..b',
+      'hookwarden.msg.%2e',
+      'hookwarden.msg.%41',
+      'hookwarden.msg.%2',
+      'hookwarden.msg.%FF',
+      'hookwarden.msg.a b',
+    ]) {
       expect(subjectToTopic('hookwarden', s), s).toBeUndefined();
     }
     expect(unescapeToken(EMPTY_LEVEL)).toBe('');

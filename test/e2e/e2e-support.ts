@@ -109,7 +109,13 @@ export const steps = {
 };
 
 /** connect → authenticate → session.created → connected → connack: the EMQX 5 order. */
-export const connectSteps = (): Step[] => [steps.connect(), steps.authenticate(), steps.sessionCreated(), steps.connected(), steps.connack()];
+export const connectSteps = (): Step[] => [
+  steps.connect(),
+  steps.authenticate(),
+  steps.sessionCreated(),
+  steps.connected(),
+  steps.connack(),
+];
 
 /**
  * Client `i`'s script: the connect sequence, one allowed and one denied
@@ -135,6 +141,8 @@ export interface Answer {
   readonly index: number;
   /** Valued hooks: the outcome the reply encodes (a publish IGNORE reads as `allow`). */
   readonly outcome?: Outcome;
+  /** What identifies this call in its journal record: the authorize topic or the publish's message id. */
+  readonly key?: string;
   /** ms from sending the call to receiving its reply. */
   readonly ms: number;
   /** Epoch ms the reply arrived. */
@@ -164,12 +172,27 @@ export function outcomeOf(hook: HookName, reply: ValuedReply): Outcome {
   throw new Error(`unexpected ${hook} reply ${JSON.stringify(reply)}`);
 }
 
+/** The authorize topic or the publish's message id of a request, as its journal record keeps them (`detail.topic`, `detail.messageId`). */
+function keyOf(request: object): string | undefined {
+  const r = request as { topic?: unknown; message?: { id?: unknown } };
+  if (typeof r.message?.id === 'string') return r.message.id;
+  return typeof r.topic === 'string' ? r.topic : undefined;
+}
+
+/** The call key of a journal record (see `keyOf`). */
+export const recordKey = (e: JournalEntry): string | undefined =>
+  e.record.hook === 'message.publish'
+    ? e.record.detail?.messageId
+    : e.record.hook === 'client.authorize'
+      ? e.record.detail?.topic
+      : undefined;
+
 /** An EMQX-like caller that records every reply. */
 export class Driver {
   readonly client: EmqxClient;
   readonly answers: Answer[] = [];
   /** Calls that got no reply (an error: the server went away, a deadline). */
-  readonly failures: { clientId: string; hook: HookName; index: number; error: string; ms: number }[] = [];
+  readonly failures: { clientId: string; hook: HookName; index: number; key?: string; error: string; ms: number }[] = [];
   inFlight = 0;
   #onAnswer: ((a: Answer) => void) | undefined;
 
@@ -183,15 +206,18 @@ export class Driver {
 
   /** One call; resolves to the answer, or undefined when the call failed. */
   async call(w: Who, step: Step, index: number): Promise<Answer | undefined> {
+    const request = step.request(w);
+    const key = keyOf(request);
     const t0 = Date.now();
     this.inFlight++;
     try {
-      const reply = await this.client.call<ValuedReply>(step.rpc, step.request(w), GRPC_DEADLINE_MS);
+      const reply = await this.client.call<ValuedReply>(step.rpc, request, GRPC_DEADLINE_MS);
       const at = Date.now();
       const a: Answer = {
         clientId: w.clientid,
         hook: step.hook,
         index,
+        ...(key !== undefined ? { key } : {}),
         ms: at - t0,
         at,
         ...(step.valued ? { outcome: outcomeOf(step.hook, reply) } : {}),
@@ -200,7 +226,14 @@ export class Driver {
       this.#onAnswer?.(a);
       return a;
     } catch (err) {
-      this.failures.push({ clientId: w.clientid, hook: step.hook, index, error: (err as Error).message, ms: Date.now() - t0 });
+      this.failures.push({
+        clientId: w.clientid,
+        hook: step.hook,
+        index,
+        ...(key !== undefined ? { key } : {}),
+        error: (err as Error).message,
+        ms: Date.now() - t0,
+      });
       return undefined;
     } finally {
       this.inFlight--;
@@ -253,7 +286,8 @@ export async function readJournal(journal: JournalPort): Promise<{ all: JournalE
 }
 
 /** Describe a mismatch for an assertion message. */
-const show = (xs: readonly { hook: string; outcome?: string | undefined }[]): string => xs.map((x) => `${x.hook}:${x.outcome ?? '-'}`).join(', ');
+const show = (xs: readonly { hook: string; outcome?: string | undefined }[]): string =>
+  xs.map((x) => `${x.hook}:${x.outcome ?? '-'}`).join(', ');
 
 /**
  * The crash checks for one client (empty when all hold):
@@ -261,11 +295,17 @@ const show = (xs: readonly { hook: string; outcome?: string | undefined }[]): st
  * - every answered valued step is among them with the answered outcome;
  * - at most the one step in flight at the kill is journaled past the last answer.
  */
-export function crashProblems(clientId: string, script: readonly Step[], answered: readonly Answer[], records: readonly JournalEntry[]): string[] {
+export function crashProblems(
+  clientId: string,
+  script: readonly Step[],
+  answered: readonly Answer[],
+  records: readonly JournalEntry[],
+): string[] {
   const problems: string[] = [];
   const hooks = records.map((e) => e.record.hook);
   const prefix = script.slice(0, hooks.length).map((s) => s.hook);
-  if (hooks.join() !== prefix.join()) problems.push(`${clientId}: journal [${hooks.join(', ')}] is not a prefix of its script [${prefix.join(', ')}]`);
+  if (hooks.join() !== prefix.join())
+    problems.push(`${clientId}: journal [${hooks.join(', ')}] is not a prefix of its script [${prefix.join(', ')}]`);
   const seqs = records.map((e) => e.seq);
   if (seqs.some((s, i) => i > 0 && s <= (seqs[i - 1] as number))) problems.push(`${clientId}: positions not increasing: ${seqs.join(',')}`);
   for (const a of answered) {
@@ -277,12 +317,15 @@ export function crashProblems(clientId: string, script: readonly Step[], answere
   }
   const lastAnswered = Math.max(-1, ...answered.map((a) => a.index));
   if (records.length > lastAnswered + 2)
-    problems.push(`${clientId}: ${records.length} records but only ${lastAnswered + 1} steps answered: ${show(records.map((e) => ({ hook: e.record.hook, outcome: e.record.decision?.outcome })))}`);
+    problems.push(
+      `${clientId}: ${records.length} records but only ${lastAnswered + 1} steps answered: ${show(records.map((e) => ({ hook: e.record.hook, outcome: e.record.decision?.outcome })))}`,
+    );
   return problems;
 }
 
 /** The state name a record's attached snapshot restores to. */
-export const snapshotState = (e: JournalEntry): string | undefined => (e.snapshot ? stateName(unpackSnapshot(e.snapshot.packed)) : undefined);
+export const snapshotState = (e: JournalEntry): string | undefined =>
+  e.snapshot ? stateName(unpackSnapshot(e.snapshot.packed)) : undefined;
 
 /** The state a client must be in after the first `n` steps of a script produced by `scriptOf`. */
 export function expectedState(script: readonly Step[], n: number): string {
@@ -322,7 +365,9 @@ export async function loadAndKill(opts: {
       killed = { inFlightAtKill: driver.inFlight - 1, killedAt: Date.now() };
     }
   });
-  const exited = new Promise<void>((resolve) => (hw.child.exitCode !== null || hw.child.signalCode !== null ? resolve() : hw.child.once('exit', () => resolve())));
+  const exited = new Promise<void>((resolve) =>
+    hw.child.exitCode !== null || hw.child.signalCode !== null ? resolve() : hw.child.once('exit', () => resolve()),
+  );
   await pool(
     opts.ids.map((id) => () => driver.run({ clientid: id, username: `u-${id}` }, opts.scripts.get(id) ?? [])),
     opts.concurrency,
