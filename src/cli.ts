@@ -50,6 +50,7 @@ const SERVE_OPTIONS = {
   'bridge-topics': { type: 'string' },
   'bridge-stream': { type: 'string' },
   'bridge-max-backlog': { type: 'string' },
+  'bridge-max-backlog-bytes': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 

@@ -9,6 +9,8 @@ import type { Outcome } from './domain/decision.js';
 import type { HookName } from './domain/hook-event.js';
 import { AppError } from './errors.js';
 import { FEED_KINDS } from './journal/events.js';
+import { bridgeOptionProblems } from './bridge/config.js';
+import { topicMatches } from './domain/topic.js';
 import { parseDurationMs, parseSizeBytes } from './domain/units.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -49,6 +51,7 @@ export interface Config {
   /** JetStream stream keeping bridged messages; none: core NATS publish. */
   readonly bridgeStream?: string;
   readonly bridgeMaxBacklog: number;
+  readonly bridgeMaxBacklogBytes: number;
 }
 
 export interface NatsConfig {
@@ -86,6 +89,7 @@ export const DEFAULTS: Config = Object.freeze({
   fsyncIntervalMs: 1000,
   bridgeTopics: [],
   bridgeMaxBacklog: 10_000,
+  bridgeMaxBacklogBytes: 64 * 1024 * 1024,
 });
 
 /** Flags as the CLI parsed them (already split into name → value). */
@@ -146,6 +150,7 @@ const KEYS = {
   bridgeTopics: { file: 'bridge.topics', env: 'HOOKWARDEN_BRIDGE_TOPICS', flag: 'bridge-topics' },
   bridgeStream: { file: 'bridge.stream', env: 'HOOKWARDEN_BRIDGE_STREAM', flag: 'bridge-stream' },
   bridgeBacklog: { file: 'bridge.max_backlog', env: 'HOOKWARDEN_BRIDGE_MAX_BACKLOG', flag: 'bridge-max-backlog' },
+  bridgeBacklogBytes: { file: 'bridge.max_backlog_bytes', env: 'HOOKWARDEN_BRIDGE_MAX_BACKLOG_BYTES', flag: 'bridge-max-backlog-bytes' },
 } as const;
 type Key = keyof typeof KEYS;
 
@@ -263,7 +268,27 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
     bridgeTopics,
     ...(bridgeStream ? { bridgeStream } : {}),
     bridgeMaxBacklog: p.int('bridgeBacklog', 1, 10_000_000) ?? DEFAULTS.bridgeMaxBacklog,
+    bridgeMaxBacklogBytes: p.size('bridgeBacklogBytes') ?? DEFAULTS.bridgeMaxBacklogBytes,
   };
+  if (config.bridgeTopics.length > 0 && config.nats) {
+    issues.push(
+      ...bridgeOptionProblems({
+        topics: [...config.bridgeTopics],
+        prefix: config.nats.prefix,
+        ...(config.bridgeStream ? { stream: config.bridgeStream } : {}),
+        maxBacklog: config.bridgeMaxBacklog,
+        maxBacklogBytes: config.bridgeMaxBacklogBytes,
+      }),
+    );
+    const uncovered =
+      config.messageTopics.length === 0 ? [] : config.bridgeTopics.filter((t) => !config.messageTopics.some((f) => topicMatches(f, t)));
+    if (uncovered.length > 0)
+      issues.push({
+        key: 'hooks.message_topics',
+        message: `EMQX sends message.publish only for hooks.message_topics, which do not cover the bridged ${uncovered.join(', ')}`,
+        fix: 'add the bridge topics to hooks.message_topics, or leave hooks.message_topics empty',
+      });
+  }
   if (issues.length > 0) {
     throw new AppError('EXH_CONFIG_INVALID', `invalid configuration:\n${formatIssues(issues)}`);
   }

@@ -2,7 +2,13 @@
  * Composition root: build every part from the configuration, open the hook
  * port only once everything is ready, and shut down gracefully.
  */
-import type { Config } from './config.js';
+import type { Config, NatsConfig } from './config.js';
+import type { NatsConnectOptions } from './journal/nats-connect.js';
+import { MessageBridge } from './bridge/bridge.js';
+import { resolveBridgeOptions } from './bridge/config.js';
+import { AppError } from './errors.js';
+import type { Decision } from './domain/decision.js';
+import type { ValuedEvent } from './domain/hook-event.js';
 import { Registry } from './actors/registry.js';
 import { HookService } from './core/hook-service.js';
 import { mountFor } from './core/mount.js';
@@ -35,11 +41,20 @@ export interface Running {
 export async function start(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Running> {
   const policies = await PolicyStore.open(config.policyFile, log);
   let storage: Awaited<ReturnType<typeof openStorage>>;
+  let bridged: Awaited<ReturnType<typeof openBridge>>;
   try {
     storage = await openStorage(config, log);
     await storage.archive.put(policies.current().revision, policies.current().source);
   } catch (err) {
     await policies.close();
+    throw err;
+  }
+  try {
+    bridged = await openBridge(config, log);
+  } catch (err) {
+    await policies.close();
+    await storage.journal.close();
+    await storage.nc?.close();
     throw err;
   }
   const { journal, archive, nc } = storage;
@@ -77,6 +92,10 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   });
 
   const closeStorage = async (): Promise<void> => {
+    if (bridged) {
+      log.info(await bridged.bridge.close({ drainMs: 2000 }), 'message bridge stopped');
+      await bridged.bnc.drain().catch(() => undefined);
+    }
     await policies.close();
     await journal.close();
     await nc?.drain().catch(() => undefined);
@@ -98,8 +117,16 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
             messageEvents: config.messageEvents,
             messageTopics: config.messageTopics,
             excludeHooks: config.excludeHooks,
+            bridge: bridged !== undefined,
           });
         },
+        ...(bridged
+          ? {
+              answered: (e: ValuedEvent, d: Decision) => {
+                if (e.type === 'message.publish') bridged.bridge.offer(e, d);
+              },
+            }
+          : {}),
       },
       service,
       log,
@@ -131,6 +158,44 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   };
 }
 
+/** Connection options for one purpose (journal, bridge); each purpose has its own connection. */
+function natsOptions(n: NatsConfig, instance: string | undefined, purpose: string): NatsConnectOptions {
+  return {
+    servers: n.servers,
+    name: `hookwarden${instance ? `-${instance}` : ''}-${purpose}`,
+    ...(n.user ? { user: n.user } : {}),
+    ...(n.pass ? { pass: new Secret(n.pass) } : {}),
+    ...(n.token ? { token: new Secret(n.token) } : {}),
+    ...(n.credsFile ? { credsFile: n.credsFile } : {}),
+    ...(n.nkeySeedFile ? { nkeySeedFile: n.nkeySeedFile } : {}),
+    ...(n.tls ? { tls: n.tls } : {}),
+  };
+}
+
+/** The message bridge, on its own NATS connection so large payloads never queue before journal acks. */
+async function openBridge(config: Config, log: Logger): Promise<{ bridge: MessageBridge; bnc: NatsConnection } | undefined> {
+  if (!config.nats || config.bridgeTopics.length === 0) return undefined;
+  const bnc = await connectNats(natsOptions(config.nats, config.instance, 'bridge'));
+  try {
+    const bridge = await MessageBridge.open(
+      bnc,
+      resolveBridgeOptions({
+        topics: [...config.bridgeTopics],
+        prefix: config.nats.prefix,
+        ...(config.bridgeStream ? { stream: config.bridgeStream } : {}),
+        maxBacklog: config.bridgeMaxBacklog,
+        maxBacklogBytes: config.bridgeMaxBacklogBytes,
+      }),
+      { log: log.child({ component: 'bridge' }) },
+    );
+    log.info({ topics: config.bridgeTopics, stream: config.bridgeStream ?? null }, 'message bridge on');
+    return { bridge, bnc };
+  } catch (err) {
+    await bnc.close();
+    throw new AppError('EXH_STARTUP', `the message bridge could not start: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 /** The journal (and the NATS connection and policy archive that go with it) the configuration asks for. */
 export async function openStorage(
   config: Pick<Config, 'nats' | 'dataDir' | 'instance' | 'fsyncIntervalMs'>,
@@ -145,16 +210,7 @@ export async function openStorage(
   };
   if (config.nats) {
     const n = config.nats;
-    const nc = await connectNats({
-      servers: n.servers,
-      name: config.instance ? `hookwarden-${config.instance}` : 'hookwarden',
-      ...(n.user ? { user: n.user } : {}),
-      ...(n.pass ? { pass: new Secret(n.pass) } : {}),
-      ...(n.token ? { token: new Secret(n.token) } : {}),
-      ...(n.credsFile ? { credsFile: n.credsFile } : {}),
-      ...(n.nkeySeedFile ? { nkeySeedFile: n.nkeySeedFile } : {}),
-      ...(n.tls ? { tls: n.tls } : {}),
-    });
+    const nc = await connectNats(natsOptions(n, config.instance, 'journal'));
     try {
       const journal = await openJournal({
         ...common,

@@ -196,7 +196,6 @@ export class HookService implements Dispatcher {
     return entry.policy;
   }
 
-
   /**
    * Journal the step and return its decision. A valued record is appended
    * before the answer: when the adapter must wait (file write, JetStream ack)
@@ -205,17 +204,22 @@ export class HookService implements Dispatcher {
   #record(entry: ClientEntry, hook: HookEvent, event: ClientEvent, r: StepResult, deadline?: number): Decision | Promise<Decision> {
     const d = r.decision;
     const conn = 'conn' in event ? event.conn : connKeyOfHook(hook);
-    const base = recordOf(
+    const journal = this.#deps.journal;
+    // Only a persistent journal is replayed or loaded: the memory ring keeps neither input nor snapshot.
+    const persistent = journal.kind !== 'memory';
+    const record = recordOf(
       hook,
-      { clientId: entry.clientId, state: stateName(r.snapshot), facts: r.facts, ...(d ? { decision: d } : {}), ...(conn ? { conn } : {}) },
+      {
+        clientId: entry.clientId,
+        state: stateName(r.snapshot),
+        facts: r.facts,
+        decision: d,
+        conn,
+        input: persistent ? storeInput(event, entry.policyRevision) : undefined,
+      },
       this.#recordOptions,
     );
-    const record = { ...base, input: storeInput(event, entry.policyRevision) };
-    const journal = this.#deps.journal;
-    const ack = journal.append(
-      record,
-      journal.kind === 'memory' ? undefined : { snapshot: packSnapshot(r.snapshot), ...(deadline ? { deadline } : {}) },
-    );
+    const ack = journal.append(record, persistent ? { snapshot: packSnapshot(r.snapshot), ...(deadline ? { deadline } : {}) } : undefined);
     if (!d) {
       ack?.catch((err: unknown) => this.#deps.log.warn({ err, clientId: entry.clientId, hook: hook.type }, 'journal append failed'));
       return NO_DECISION;

@@ -28,13 +28,15 @@ export interface MountInputs {
   readonly messageEvents: readonly HookName[];
   readonly messageTopics: readonly string[];
   readonly excludeHooks: readonly HookName[];
+  /** The message bridge needs every publish it may bridge. */
+  readonly bridge?: boolean;
 }
 
 export function mountFor(m: MountInputs): HookMount {
   const hooks: HookName[] = [...LIFECYCLE_HOOKS];
   if (m.needs.authenticate) hooks.push('client.authenticate');
   if (m.needs.authorize) hooks.push('client.authorize');
-  if (m.needs.publish) hooks.push('message.publish');
+  if (m.needs.publish || m.bridge) hooks.push('message.publish');
   hooks.push(...m.messageEvents);
   const excluded = new Set(m.excludeHooks);
   return { hooks: [...new Set(hooks)].filter((h) => !excluded.has(h)), messageTopics: m.messageTopics };

@@ -76,4 +76,10 @@ export interface EdgeOptions {
   readonly maxMessageBytes: number;
   /** Called for each loaded HookProvider; may depend on generation and meta (e.g. cluster name). */
   readonly mount: (loaded: ProviderLoaded) => HookMount;
+  /**
+   * Told the decision actually answered for each valued hook (deadline and
+   * error fallbacks included), after the answer was handed to grpc-js. Must
+   * not throw or block (the message bridge enqueues here).
+   */
+  readonly answered?: (event: ValuedEvent, decision: Decision) => void;
 }

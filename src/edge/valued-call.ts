@@ -40,18 +40,35 @@ const isPromise = (x: unknown): x is Promise<Decision> =>
 
 type Call = ServerUnaryCall<WireRequest, WireValuedResponse>;
 
-export function answerValued(ctx: EdgeContext, rpc: string, event: ValuedEvent, call: Call, callback: sendUnaryData<WireValuedResponse>): void {
+export function answerValued(
+  ctx: EdgeContext,
+  rpc: string,
+  event: ValuedEvent,
+  call: Call,
+  callback: sendUnaryData<WireValuedResponse>,
+): void {
   const { options, log } = ctx;
   const deadline = deadlineFor(event.at, options.deadlines.valuedMs, call.getDeadline());
   const failed = (err: unknown): Decision => {
     log.error({ err, rpc, hook: event.type, clientid: clientIdOf(event) }, 'deciding failed; answered the configured fallback');
     return fallbackDecision(options, event, 'error.fallback', 'deciding failed; the configured fallback was answered');
   };
+  let sent: Decision | undefined;
   const encode = (d: Decision): WireValuedResponse => {
     try {
+      sent = d;
       return encodeValued(event, d, options.allowType);
     } catch (err) {
-      return encodeValued(event, failed(err), options.allowType);
+      sent = failed(err);
+      return encodeValued(event, sent, options.allowType);
+    }
+  };
+  const tell = (): void => {
+    if (sent === undefined || !options.answered) return;
+    try {
+      options.answered(event, sent);
+    } catch (err) {
+      log.error({ err, rpc }, 'the answered-decision listener failed');
     }
   };
 
@@ -60,10 +77,12 @@ export function answerValued(ctx: EdgeContext, rpc: string, event: ValuedEvent, 
     pending = ctx.dispatcher.decide(event, deadline);
   } catch (err) {
     callback(null, encode(failed(err)));
+    tell();
     return;
   }
   if (!isPromise(pending)) {
     callback(null, encode(pending));
+    tell();
     return;
   }
 
@@ -74,15 +93,29 @@ export function answerValued(ctx: EdgeContext, rpc: string, event: ValuedEvent, 
     clearTimeout(timer);
     call.removeListener('cancelled', onCancelled);
     callback(null, encode(d));
+    tell();
   };
   const onCancelled = (): void => {
     done = true;
     clearTimeout(timer);
   };
-  const timer = setTimeout(() => {
-    log.warn({ rpc, hook: event.type, clientid: clientIdOf(event), waitedMs: Date.now() - event.at }, 'no decision before the deadline; answered the configured fallback');
-    finish(fallbackDecision(options, event, 'deadline.fallback', `no decision within ${deadline - event.at} ms; the configured fallback was answered`));
-  }, Math.max(0, deadline - Date.now()));
+  const timer = setTimeout(
+    () => {
+      log.warn(
+        { rpc, hook: event.type, clientid: clientIdOf(event), waitedMs: Date.now() - event.at },
+        'no decision before the deadline; answered the configured fallback',
+      );
+      finish(
+        fallbackDecision(
+          options,
+          event,
+          'deadline.fallback',
+          `no decision within ${deadline - event.at} ms; the configured fallback was answered`,
+        ),
+      );
+    },
+    Math.max(0, deadline - Date.now()),
+  );
   call.once('cancelled', onCancelled);
   pending.then(finish, (err: unknown) => finish(failed(err)));
 }

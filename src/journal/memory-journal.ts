@@ -7,7 +7,16 @@
  */
 import { decodeEntry, encodeRecord } from './events.js';
 import { JournalClosedError } from './journal-errors.js';
-import type { AppendAck, AppendOptions, CommonJournalOptions, JournalEntry, JournalPort, JournalRecord, JournalStats, LoadedClient } from './journal.js';
+import type {
+  AppendAck,
+  AppendOptions,
+  CommonJournalOptions,
+  JournalEntry,
+  JournalPort,
+  JournalRecord,
+  JournalStats,
+  LoadedClient,
+} from './journal.js';
 import { RecordIds, sourceOf } from './record-ids.js';
 
 export interface MemoryJournalOptions extends CommonJournalOptions {
@@ -29,7 +38,7 @@ export class MemoryJournal implements JournalPort {
   #closed = false;
 
   constructor(opts: MemoryJournalOptions = {}) {
-    this.#capacity = Math.max(1, opts.capacity ?? 100_000);
+    this.#capacity = Math.max(1, opts.capacity ?? 4096);
     this.#records = new Array<JournalRecord | undefined>(this.#capacity);
     this.#ids = new Array<string | undefined>(this.#capacity);
     this.#snapshots = new Array<string | undefined>(this.#capacity);
@@ -58,7 +67,9 @@ export class MemoryJournal implements JournalPort {
     const id = this.#ids[slot];
     if (!record || id === undefined) return undefined;
     const packed = this.#snapshots[slot];
-    return decodeEntry(encodeRecord(record, id, this.#sourceJson, packed === undefined ? undefined : { machineVersion: this.#machineVersion, packed }, seq));
+    return decodeEntry(
+      encodeRecord(record, id, this.#sourceJson, packed === undefined ? undefined : { machineVersion: this.#machineVersion, packed }, seq),
+    );
   }
 
   get #oldest(): number {

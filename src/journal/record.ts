@@ -5,7 +5,7 @@
  */
 import type { Decision } from '../domain/decision.js';
 import type { ClientInfo, ConnInfo, HookEvent, MessageInfo } from '../domain/hook-event.js';
-import type { JournalFact, JournalRecord, RecordDetail } from './journal.js';
+import type { JournalFact, JournalRecord, RecordDetail, StoredInput } from './journal.js';
 
 /** What the step of the client machine produced for this hook. */
 export interface StepOutcome {
@@ -16,6 +16,8 @@ export interface StepOutcome {
   readonly decision?: Decision;
   /** Connection identity (`connKeyOf`), when the hook has one. */
   readonly conn?: string;
+  /** The machine input as stored (`storeInput`); kept by persistent journals for replay. */
+  readonly input?: StoredInput;
 }
 
 export interface RecordOptions {
@@ -36,6 +38,7 @@ export function recordOf(hook: HookEvent, outcome: StepOutcome, opts: RecordOpti
     facts: outcome.facts,
     ...(outcome.decision ? { decision: outcome.decision } : {}),
     ...(detail ? { detail } : {}),
+    ...(outcome.input ? { input: outcome.input } : {}),
   };
 }
 

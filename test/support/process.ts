@@ -72,7 +72,7 @@ export async function startServe(args: readonly string[] = [], timeoutMs = 15_00
     port,
     lines,
     stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode !== null) return child.exitCode;
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = once(child, 'exit') as Promise<[number | null]>;
       child.kill(signal);
       const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
