@@ -8,6 +8,20 @@ import { AppError } from './errors.js';
 
 const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
+/** How to reach the journal's NATS servers: shared by serve, replay and inspect. */
+const NATS_OPTIONS = {
+  nats: { type: 'string' },
+  'nats-user': { type: 'string' },
+  'nats-password': { type: 'string' },
+  'nats-token': { type: 'string' },
+  'nats-creds': { type: 'string' },
+  'nats-nkey': { type: 'string' },
+  'nats-tls-ca': { type: 'string' },
+  'nats-tls-cert': { type: 'string' },
+  'nats-tls-key': { type: 'string' },
+  'nats-prefix': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
 const SERVE_OPTIONS = {
   config: { type: 'string' },
   host: { type: 'string' },
@@ -35,16 +49,7 @@ const SERVE_OPTIONS = {
   'data-dir': { type: 'string' },
   'journal-payloads': { type: 'string' },
   'fsync-interval': { type: 'string' },
-  nats: { type: 'string' },
-  'nats-user': { type: 'string' },
-  'nats-password': { type: 'string' },
-  'nats-token': { type: 'string' },
-  'nats-creds': { type: 'string' },
-  'nats-nkey': { type: 'string' },
-  'nats-tls-ca': { type: 'string' },
-  'nats-tls-cert': { type: 'string' },
-  'nats-tls-key': { type: 'string' },
-  'nats-prefix': { type: 'string' },
+  ...NATS_OPTIONS,
   feed: { type: 'string' },
   'feed-exclude': { type: 'string' },
   'bridge-topics': { type: 'string' },
@@ -155,16 +160,7 @@ async function serveCommand(args: readonly string[]): Promise<number> {
 const JOURNAL_OPTIONS = {
   config: { type: 'string' },
   'data-dir': { type: 'string' },
-  nats: { type: 'string' },
-  'nats-user': { type: 'string' },
-  'nats-password': { type: 'string' },
-  'nats-token': { type: 'string' },
-  'nats-creds': { type: 'string' },
-  'nats-nkey': { type: 'string' },
-  'nats-tls-ca': { type: 'string' },
-  'nats-tls-cert': { type: 'string' },
-  'nats-tls-key': { type: 'string' },
-  'nats-prefix': { type: 'string' },
+  ...NATS_OPTIONS,
   last: { type: 'string' },
   json: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];

@@ -1,56 +1,44 @@
 /**
- * PURE: the high-volume, targetless transitions that emit nothing (delivered,
- * acked, dropped; an allowed publish, authorize or authenticate in
- * `standing.ok`; the CONNACK of the connection already connected) stepped
- * without the XState interpreter, which costs ~20-30 µs per event on this
- * parallel machine.
+ * PURE: the frequent, simple transitions stepped without the XState
+ * interpreter, which costs ~20-30 µs per event on this parallel machine:
+ * - targetless and fact-free: delivered, acked, dropped; an allowed publish,
+ *   authorize or authenticate in `standing.ok`; the CONNACK of the connection
+ *   already connected;
+ * - the lifecycle and session hooks of a normal connect/disconnect
+ *   (client.fast-lifecycle.ts), which move one region and emit one fact.
  *
  * It is not a second implementation: it takes the transition the machine's
- * own guard order selects for these events (only the root, `standing.ok` or
- * `lifecycle.connected` handles them; every earlier guard is false when the
- * verdict allows), applies the machine's own update function (client.update.ts) the
- * way XState's `assign` does (`Object.assign({}, context, partial)`), and
- * emits nothing, as those transitions do. test/machines/client.fast.test.ts
- * checks it against `clientMachine.transition` and XState's `transition()`.
+ * own guard order selects for these events (every earlier guard is false in
+ * the cases taken, anything else returns undefined and goes to the
+ * interpreter), applies the machine's own update functions (client.update.ts)
+ * the way XState's `assign` does (`Object.assign({}, context, partial)`) and
+ * builds the facts with the machine's own fact functions (client.facts.ts)
+ * from the context at that point of the action list, as `emit` does.
+ * test/machines/client.step.test.ts and client.fast.test.ts check it against
+ * the interpreter (and that every branch runs); client.paths.test.ts against
+ * XState's `transition()`.
  */
 import type { SnapshotFrom } from 'xstate';
 import type { clientMachine } from './client.machine.js';
-import type { ClientContext, ClientEvent } from './client.types.js';
-import { updates, verdictOf } from './client.update.js';
+import type { ClientEvent, ClientFact } from './client.types.js';
+import { assignPatch, updates, verdictOf } from './client.update.js';
+import { lifecycleStep } from './client.fast-lifecycle.js';
 
 type Snapshot = SnapshotFrom<typeof clientMachine>;
+
+/** A fast step's outcome (the decision of a valued hook is `next.context.last`). */
+export interface FastResult {
+  readonly next: Snapshot;
+  readonly facts: readonly ClientFact[];
+}
 
 type Value = { readonly lifecycle?: string; readonly standing?: string };
 const inOk = (s: Snapshot): boolean => (s.value as Value).standing === 'ok';
 
-/**
- * `Object.assign({}, c, p)` written out (several times faster): same keys in
- * the same order. Valid because no update ever sets a field to `undefined`.
- */
-function merge(c: ClientContext, p: Partial<ClientContext>): ClientContext {
-  return {
-    lastAt: p.lastAt === undefined ? c.lastAt : p.lastAt,
-    conn: p.conn === undefined ? c.conn : p.conn,
-    live: p.live === undefined ? c.live : p.live,
-    fresh: p.fresh === undefined ? c.fresh : p.fresh,
-    msgTat: p.msgTat === undefined ? c.msgTat : p.msgTat,
-    byteTat: p.byteTat === undefined ? c.byteTat : p.byteTat,
-    connects: p.connects === undefined ? c.connects : p.connects,
-    violations: p.violations === undefined ? c.violations : p.violations,
-    bannedUntil: p.bannedUntil === undefined ? c.bannedUntil : p.bannedUntil,
-    banKind: p.banKind === undefined ? c.banKind : p.banKind,
-    banNote: p.banNote === undefined ? c.banNote : p.banNote,
-    quarantinedUntil: p.quarantinedUntil === undefined ? c.quarantinedUntil : p.quarantinedUntil,
-    quarantineNote: p.quarantineNote === undefined ? c.quarantineNote : p.quarantineNote,
-    subscriptions: p.subscriptions === undefined ? c.subscriptions : p.subscriptions,
-    counters: p.counters === undefined ? c.counters : p.counters,
-    last: p.last === undefined ? c.last : p.last,
-    recent: p.recent === undefined ? c.recent : p.recent,
-  };
-}
+const NO_FACTS: readonly ClientFact[] = Object.freeze([]);
 
-/** The next snapshot when `event` takes one of the hot transitions, else undefined (use the interpreter). */
-export function fastStep(snapshot: Snapshot, event: ClientEvent): Snapshot | undefined {
+/** The outcome when `event` takes one of the fast transitions, else undefined (use the interpreter). */
+export function fastStep(snapshot: Snapshot, event: ClientEvent): FastResult | undefined {
   const ctx = snapshot.context;
   let patch;
   switch (event.type) {
@@ -74,11 +62,13 @@ export function fastStep(snapshot: Snapshot, event: ClientEvent): Snapshot | und
     }
     case 'client.connack':
       // lifecycle.connected: [connackSucceeded and isCurrentConn] -> touch
-      if ((snapshot.value as Value).lifecycle !== 'connected' || !event.success || event.conn !== ctx.conn) return undefined;
-      patch = updates.touch(ctx, event);
-      break;
+      if ((snapshot.value as Value).lifecycle === 'connected' && event.success && event.conn === ctx.conn) {
+        patch = updates.touch(ctx, event);
+        break;
+      }
+      return lifecycleStep(snapshot, event);
     default:
-      return undefined;
+      return lifecycleStep(snapshot, event);
   }
-  return { ...snapshot, context: merge(ctx, patch) };
+  return { next: { ...snapshot, context: assignPatch(ctx, patch) }, facts: NO_FACTS };
 }

@@ -7,7 +7,8 @@
  * scope instead of XState's exported `transition()` (which creates an actor
  * per call): the same computation, several times cheaper. Executed actions
  * are collected, never run; the `xstate.emit` ones are the facts. The
- * high-volume targetless transitions skip the interpreter (client.fast.ts).
+ * high-volume transitions and the common lifecycle hooks skip the
+ * interpreter (client.fast.ts).
  */
 import { createActor, type SnapshotFrom } from 'xstate';
 import type { Decision } from '../../src/domain/decision.js';
@@ -81,17 +82,18 @@ const isValued = (t: ClientEvent['type']): boolean => t === 'message.publish' ||
 /**
  * Steps `snapshot` on `event`. Expired bans and quarantines are lifted first
  * (an internal `clock.tick` at the event's time), so the event is judged
- * without them. The high-volume targetless transitions take the verified
- * fast path (client.fast.ts); everything else runs through the machine.
+ * without them. The high-volume transitions and the common lifecycle hooks
+ * take the verified fast path (client.fast.ts); everything else runs through
+ * the machine.
  * Throws only on a machine bug (status not `active`).
  */
 export function step(snapshot: ClientSnapshot, event: ClientEvent): StepResult {
   const ctx = snapshot.context;
   if (!((ctx.bannedUntil !== 0 || ctx.quarantinedUntil !== 0) && needsTick(ctx, event.at))) {
-    const next = fastStep(snapshot, event);
-    if (next) {
-      const decision = isValued(event.type) ? next.context.last : undefined;
-      return decision ? { next, facts: NO_FACTS, decision } : { next, facts: NO_FACTS };
+    const fast = fastStep(snapshot, event);
+    if (fast) {
+      const decision = isValued(event.type) ? fast.next.context.last : undefined;
+      return decision ? { next: fast.next, facts: fast.facts, decision } : fast;
     }
   }
   return stepInterpreted(snapshot, event);

@@ -70,6 +70,33 @@ export function verdictOf(ctx: ClientContext, event: MachineEvent): Verdict | un
   return v;
 }
 
+/**
+ * How the fast path applies an update, as XState's `assign` does:
+ * `Object.assign({}, c, p)` written out (several times faster): same keys in
+ * the same order. Valid because no update ever sets a field to `undefined`.
+ */
+export function assignPatch(c: ClientContext, p: Partial<ClientContext>): ClientContext {
+  return {
+    lastAt: p.lastAt === undefined ? c.lastAt : p.lastAt,
+    conn: p.conn === undefined ? c.conn : p.conn,
+    live: p.live === undefined ? c.live : p.live,
+    fresh: p.fresh === undefined ? c.fresh : p.fresh,
+    msgTat: p.msgTat === undefined ? c.msgTat : p.msgTat,
+    byteTat: p.byteTat === undefined ? c.byteTat : p.byteTat,
+    connects: p.connects === undefined ? c.connects : p.connects,
+    violations: p.violations === undefined ? c.violations : p.violations,
+    bannedUntil: p.bannedUntil === undefined ? c.bannedUntil : p.bannedUntil,
+    banKind: p.banKind === undefined ? c.banKind : p.banKind,
+    banNote: p.banNote === undefined ? c.banNote : p.banNote,
+    quarantinedUntil: p.quarantinedUntil === undefined ? c.quarantinedUntil : p.quarantinedUntil,
+    quarantineNote: p.quarantineNote === undefined ? c.quarantineNote : p.quarantineNote,
+    subscriptions: p.subscriptions === undefined ? c.subscriptions : p.subscriptions,
+    counters: p.counters === undefined ? c.counters : p.counters,
+    last: p.last === undefined ? c.last : p.last,
+    recent: p.recent === undefined ? c.recent : p.recent,
+  };
+}
+
 export const connOf = (e: MachineEvent): ConnKey => ('conn' in e ? e.conn : '');
 
 /** `c` with one counter incremented (an explicit literal keeps one object shape). */
