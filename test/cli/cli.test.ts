@@ -73,4 +73,29 @@ describe('cli', () => {
       expect(await hw.stop('SIGTERM')).toBe(0);
     }
   });
+
+  it('cli - SIGHUP reloads the policy; an invalid file is refused and the server keeps running', async () => {
+    const policy = join(dir, 'hup.yaml');
+    writeFileSync(policy, 'default:\n  limits: { messages_rate: "10/s" }\n');
+    const hw = await startServe(['--policy', policy, '--policy-watch', 'false']);
+    const waitFor = async (msg: string): Promise<Record<string, unknown>> => {
+      for (let i = 0; i < 100; i++) {
+        const hit = hw.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => typeof l.msg === 'string' && l.msg.startsWith(msg));
+        if (hit) return hit;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`no "${msg}" log line`);
+    };
+    try {
+      writeFileSync(policy, 'default:\n  limits: { messages_rate: "5/s" }\n');
+      hw.child.kill('SIGHUP');
+      expect((await waitFor('policy reloaded')).revision).toMatch(/^[0-9a-f]{64}$/);
+      writeFileSync(policy, 'default:\n  limits: { messages_rate: "soon" }\n');
+      hw.child.kill('SIGHUP');
+      expect((await waitFor('policy file refused')).msg).toContain('messages_rate');
+      expect(hw.child.exitCode).toBeNull();
+    } finally {
+      expect(await hw.stop('SIGTERM')).toBe(0);
+    }
+  });
 });
