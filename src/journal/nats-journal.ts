@@ -26,11 +26,7 @@
  *   a crash loses those not yet acknowledged, never a decision.
  */
 import { LRUCache } from 'lru-cache';
-import {
-  type JetStreamClient,
-  type JetStreamManager,
-  type NatsConnection,
-} from 'nats';
+import { type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { subjectNames, type SubjectNames } from './client-key.js';
 import { decodeEntry, encodeRecord } from './events.js';
 import { FeedProjector, type FeedOptions } from './feed-projector.js';
@@ -53,13 +49,19 @@ import { connectNats, type NatsConnectOptions } from './nats-connect.js';
 import { ensureStream, jetStreamManager, type StreamSpec } from './nats-setup.js';
 import { RecordIds, sourceOf } from './record-ids.js';
 
+/**
+ * Stream names follow the subject prefix (`hookwarden` → `HOOKWARDEN_JOURNAL`, `HOOKWARDEN_FEED`),
+ * so deployments with different prefixes share one NATS server without their streams colliding.
+ */
+export const streamName = (prefix: string, what: 'JOURNAL' | 'FEED'): string => `${prefix.toUpperCase().replace(/-/g, '_')}_${what}`;
+
 export interface NatsJournalOptions extends CommonJournalOptions {
   /** Use this connection (not closed by `close()`); else one is made from `connect`. */
   readonly connection?: NatsConnection;
   readonly connect?: NatsConnectOptions;
   /** Subject prefix (default `hookwarden`). */
   readonly prefix?: string;
-  /** Journal stream name (default `HOOKWARDEN_JOURNAL`). */
+  /** Journal stream name (default `<PREFIX>_JOURNAL`, e.g. `HOOKWARDEN_JOURNAL`). */
   readonly stream?: string;
   /** Records kept per client (default 1000). Never use max age alone: it would drop idle clients' state. */
   readonly maxMsgsPerSubject?: number;
@@ -159,7 +161,7 @@ export class NatsJournal implements JournalPort {
     this.#js = nc.jetstream({ timeout: this.#apiTimeoutMs });
     this.#appender = new JsAppender(nc);
     this.names = subjectNames(opts.prefix ?? NATS_DEFAULTS.prefix);
-    this.stream = opts.stream ?? NATS_DEFAULTS.stream;
+    this.stream = opts.stream ?? streamName(opts.prefix ?? NATS_DEFAULTS.prefix, 'JOURNAL');
     this.#reader = new NatsJournalReader(this.#js, jsm, this.stream, this.#apiTimeoutMs);
     this.#sourceJson = JSON.stringify(sourceOf(opts.instance));
     this.#machineVersion = String(opts.machineVersion ?? '');
@@ -180,7 +182,7 @@ export class NatsJournal implements JournalPort {
       const setupJsm = await jetStreamManager(nc, Math.max(apiTimeoutMs, SETUP_TIMEOUT_MS));
       const jsm = await nc.jetstreamManager({ timeout: apiTimeoutMs });
       const names = subjectNames(opts.prefix ?? NATS_DEFAULTS.prefix);
-      const stream = opts.stream ?? NATS_DEFAULTS.stream;
+      const stream = opts.stream ?? streamName(opts.prefix ?? NATS_DEFAULTS.prefix, 'JOURNAL');
       const journalSpec: StreamSpec = {
         name: stream,
         subject: names.journalAll,
@@ -191,16 +193,17 @@ export class NatsJournal implements JournalPort {
         duplicateWindowMs: opts.duplicateWindowMs ?? NATS_DEFAULTS.duplicateWindowMs,
         allowDirect: true,
       };
+      const feed = opts.feed && { ...opts.feed, stream: opts.feed.stream ?? streamName(opts.prefix ?? NATS_DEFAULTS.prefix, 'FEED') };
       const notes = [...(await ensureStream(setupJsm, journalSpec)).notes];
-      if (opts.feed) notes.push(...(await FeedProjector.ensureFeedStream(setupJsm, names, opts.feed)).notes);
+      if (feed) notes.push(...(await FeedProjector.ensureFeedStream(setupJsm, names, feed)).notes);
       const j = new NatsJournal(nc, own, jsm, opts, notes);
-      if (opts.feed && opts.feed.project !== false) {
+      if (feed && feed.project !== false) {
         j.#projector = FeedProjector.start({
           js: j.#js,
           jsm,
           journalStream: stream,
           names,
-          feed: opts.feed,
+          feed,
           apiTimeoutMs,
           onError: (err) => j.#background(err, 'feed projection'),
         });
@@ -233,14 +236,22 @@ export class NatsJournal implements JournalPort {
       if (fenced) {
         return this.#refuse(
           durable,
-          new ConflictError(clientId, lastSeq, `client ${JSON.stringify(clientId)} is fenced after a failed append: load() it again, then append`),
+          new ConflictError(
+            clientId,
+            lastSeq,
+            `client ${JSON.stringify(clientId)} is fenced after a failed append: load() it again, then append`,
+          ),
           record,
         );
       }
       chain = { clientId, subject: this.names.journal(clientId), lastSeq, fenced: false, queue: [] };
     }
     if (!durable && this.#pending >= (this.#opts.maxPending ?? NATS_DEFAULTS.maxPending)) {
-      return this.#refuse(false, new JournalError('EXH_JOURNAL_OVERLOAD', `more than ${this.#pending} records are waiting for NATS: notification dropped`), record);
+      return this.#refuse(
+        false,
+        new JournalError('EXH_JOURNAL_OVERLOAD', `more than ${this.#pending} records are waiting for NATS: notification dropped`),
+        record,
+      );
     }
     const snapshot: StoredSnapshot | undefined =
       opts.snapshot !== undefined ? { machineVersion: this.#machineVersion, packed: opts.snapshot } : undefined;
@@ -279,7 +290,10 @@ export class NatsJournal implements JournalPort {
         try {
           ack = await this.#publish(chain, item);
         } catch (err) {
-          this.#failChain(chain, err instanceof JournalError ? err : new JournalError('EXH_JOURNAL_WRITE', (err as Error).message, { cause: err }));
+          this.#failChain(
+            chain,
+            err instanceof JournalError ? err : new JournalError('EXH_JOURNAL_WRITE', (err as Error).message, { cause: err }),
+          );
           return;
         }
         chain.queue.shift();
@@ -313,7 +327,13 @@ export class NatsJournal implements JournalPort {
         );
       }
       try {
-        return await this.#appender.publish(chain.subject, item.body, item.id, chain.lastSeq, Math.max(1, Math.min(remaining, this.#apiTimeoutMs)));
+        return await this.#appender.publish(
+          chain.subject,
+          item.body,
+          item.id,
+          chain.lastSeq,
+          Math.max(1, Math.min(remaining, this.#apiTimeoutMs)),
+        );
       } catch (err) {
         lastErr = err;
         if (apiCode(err) === ConflictError.NATS_ERR_CODE) {

@@ -5,6 +5,7 @@
  * `<prefix>.events.<category>.<name>.<client-key>`, each decision followed by
  * its `decision.*` event carrying the reason code (docs/EVENTS.md §5).
  */
+import { streamName } from '../../src/journal/nats-journal.js';
 import { fileURLToPath } from 'node:url';
 import { AckPolicy, connect, type JsMsg, type Msg, type NatsConnection } from 'nats';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -97,6 +98,7 @@ describe('feed (end to end)', () => {
     const wd = workDir('feed');
     cleanups.push(wd.cleanup);
     const prefix = `hwfeed${process.pid}`;
+    const feedStream = streamName(prefix, 'FEED');
     const live: Msg[] = [];
     const sub = conn.subscribe(`${prefix}.events.>`, { callback: (_err, m) => live.push(m) });
     await conn.flush();
@@ -169,12 +171,12 @@ describe('feed (end to end)', () => {
 
     // a durable JetStream consumer on the feed stream gets the same sequence, nothing more
     const jsm = await conn.jetstreamManager();
-    await jsm.consumers.add('HOOKWARDEN_FEED', {
+    await jsm.consumers.add(feedStream, {
       durable_name: 'e2e',
       ack_policy: AckPolicy.Explicit,
       filter_subject: `${prefix}.events.*.*.${key}`,
     });
-    const consumer = await conn.jetstream().consumers.get('HOOKWARDEN_FEED', 'e2e');
+    const consumer = await conn.jetstream().consumers.get(feedStream, 'e2e');
     // asks for more than expected: the fetch ends at its expiry, so extra events would show
     const stored: JsMsg[] = [];
     for await (const m of await consumer.fetch({ max_messages: expected.length + 5, expires: 2000 })) {
@@ -182,6 +184,6 @@ describe('feed (end to end)', () => {
       stored.push(m);
     }
     expect(stored.map((m) => shape(m.json<FeedEvent>()))).toEqual(expected);
-    expect((await jsm.consumers.info('HOOKWARDEN_FEED', 'e2e')).num_pending, 'nothing left in the feed stream').toBe(0);
+    expect((await jsm.consumers.info(feedStream, 'e2e')).num_pending, 'nothing left in the feed stream').toBe(0);
   }, 40_000);
 });
