@@ -8,12 +8,20 @@ export const ErrorCodes = [
   'EXH_DECODE_MISSING_FIELD',
   'EXH_CLI_USAGE',
   'EXH_STARTUP',
+  'EXH_JOURNAL_CONFLICT',
+  'EXH_JOURNAL_TIMEOUT',
+  'EXH_JOURNAL_CLOSED',
+  'EXH_JOURNAL_WRITE',
+  'EXH_JOURNAL_OVERLOAD',
+  'EXH_JOURNAL_SETUP',
+  'EXH_BRIDGE_SETUP',
 ] as const;
 export type ErrorCode = (typeof ErrorCodes)[number];
 
-export class AppError extends Error {
-  readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+/** The one error class; areas subclass it (JournalError, BridgeError) for `instanceof` checks only. */
+export class AppError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
+  constructor(code: C, message: string, options?: ErrorOptions) {
     super(message, options);
     this.code = code;
     this.name = 'AppError';

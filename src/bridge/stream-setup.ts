@@ -5,16 +5,15 @@
  * An existing stream is used as it is when it captures the subjects; limits
  * (max age, bytes, replicas) are the operator's to tune.
  */
+import { AppError, type ErrorCode } from '../errors.js';
 import { DiscardPolicy, nanos, RetentionPolicy, StorageType, type NatsConnection, type StreamConfig } from 'nats';
 
-export type BridgeErrorCode = 'EXH_BRIDGE_SETUP';
+export type BridgeErrorCode = Extract<ErrorCode, `EXH_BRIDGE_${string}`>;
 
 /** A bridge that cannot start; the message names the fix. */
-export class BridgeError extends Error {
-  readonly code: BridgeErrorCode;
+export class BridgeError extends AppError<BridgeErrorCode> {
   constructor(code: BridgeErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
     this.name = 'BridgeError';
   }
 }

@@ -3,19 +3,13 @@
  * stable `code` (fastify style, `EXH_JOURNAL_*`) and `cause` via ErrorOptions.
  * Messages say what to do.
  */
-export type JournalErrorCode =
-  | 'EXH_JOURNAL_CONFLICT'
-  | 'EXH_JOURNAL_TIMEOUT'
-  | 'EXH_JOURNAL_CLOSED'
-  | 'EXH_JOURNAL_WRITE'
-  | 'EXH_JOURNAL_OVERLOAD'
-  | 'EXH_JOURNAL_SETUP';
+import { AppError, type ErrorCode } from '../errors.js';
 
-export class JournalError extends Error {
-  readonly code: JournalErrorCode;
+export type JournalErrorCode = Extract<ErrorCode, `EXH_JOURNAL_${string}`>;
+
+export class JournalError extends AppError<JournalErrorCode> {
   constructor(code: JournalErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
     this.name = 'JournalError';
   }
 }
