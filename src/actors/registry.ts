@@ -79,12 +79,6 @@ export class Registry {
     return entry;
   }
 
-  /** Put a client's packed snapshot into the cold tier (restore after a restart). */
-  restore(clientId: string, packed: string): void {
-    if (this.#busy.has(clientId) || this.#hot.has(clientId)) return;
-    this.#cold.set(clientId, packed);
-  }
-
   /** Snapshot of a client without loading it into the hot tier (admin, inspect). */
   peek(clientId: string): ClientSnapshot | undefined {
     const live = this.#busy.get(clientId) ?? this.#hot.peek(clientId);
