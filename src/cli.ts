@@ -2,11 +2,9 @@
  * The `hookwarden` command. Parses argv, dispatches to a subcommand, and
  * returns the exit code (bin/hookwarden.js sets it).
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AppError } from './errors.js';
-
-const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+import { VERSION } from './observability/version.js';
 
 /** How to reach the journal's NATS servers: shared by serve, replay and inspect. */
 const NATS_OPTIONS = {
@@ -52,10 +50,22 @@ const SERVE_OPTIONS = {
   ...NATS_OPTIONS,
   feed: { type: 'string' },
   'feed-exclude': { type: 'string' },
+  'feed-project': { type: 'string' },
   'bridge-topics': { type: 'string' },
   'bridge-stream': { type: 'string' },
   'bridge-max-backlog': { type: 'string' },
   'bridge-max-backlog-bytes': { type: 'string' },
+  'cluster-heartbeat': { type: 'string' },
+  'cluster-ttl': { type: 'string' },
+  'http-port': { type: 'string' },
+  'http-host': { type: 'string' },
+  'admin-token': { type: 'string' },
+  'admin-token-file': { type: 'string' },
+  'ready-nats-grace': { type: 'string' },
+  'emqx-api-url': { type: 'string' },
+  'emqx-api-key': { type: 'string' },
+  'emqx-api-secret': { type: 'string' },
+  'emqx-api-secret-file': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -68,6 +78,10 @@ Usage:
   hookwarden replay  [journal]        rebuild every client from the journal; exit 1 on any difference
   hookwarden inspect CLIENTID [journal] [--last N] [--json]
                                       state, standing, policy, limits and last events of one client
+  hookwarden cluster --nats URL [--json]
+                                      the live hookwarden instances (docs/CLUSTER.md)
+  hookwarden client show|override|clear-override|unban CLIENTID [--url URL] [--token T] [--json]
+                                      a client's state; set or clear an override, lift a ban (admin API)
   hookwarden --version | --help
 
 serve options (each also settable in the config file and by environment, see docs/CONFIG.md):
@@ -87,6 +101,19 @@ serve options (each also settable in the config file and by environment, see doc
   --max-clients N               clients tracked before the least recent is forgotten (1000000)
   --shutdown-grace DURATION     how long in-flight calls may finish on SIGTERM (10s)
 
+HTTP: metrics, health, admin API (docs/OPERATIONS.md):
+  --http-port N                 serve /metrics /healthz /readyz and /v1/… (none; 0 = any free port)
+  --http-host ADDR              HTTP listen address (0.0.0.0)          (HOOKWARDEN_HTTP_HOST)
+  --admin-token-file FILE       bearer token of the admin API /v1/…   (HOOKWARDEN_ADMIN_TOKEN_FILE)
+  --admin-token TOKEN           the same, inline (visible in ps: prefer the file or HOOKWARDEN_ADMIN_TOKEN)
+                                without a token the admin API answers only on a loopback --http-host
+  --ready-nats-grace DURATION   NATS journal outage tolerated before /readyz says 503 (10s)
+
+EMQX link: kick banned and quarantined clients through EMQX 5's REST API (docs/OPERATIONS.md):
+  --emqx-api-url URL            e.g. http://emqx:18083 (off)          (HOOKWARDEN_EMQX_API_URL)
+  --emqx-api-key KEY --emqx-api-secret-file FILE | --emqx-api-secret SECRET
+                                an EMQX API key                       (HOOKWARDEN_EMQX_API_KEY, …_SECRET, …_SECRET_FILE)
+
 journal (docs/EVENTS.md):
   --data-dir DIR                embedded journal on disk: state survives a restart (memory only)
   --nats URL[,URL…]             NATS JetStream journal + event feed instead (HOOKWARDEN_NATS)
@@ -95,9 +122,16 @@ journal (docs/EVENTS.md):
   --nats-prefix P               subject prefix (hookwarden)
   --feed true|false             publish <prefix>.events.… (true with --nats)
   --feed-exclude LIST           feed kinds left out, e.g. message.publish_checked,message.delivered
+  --feed-project lease|always|never
+                                run the feed projector: one instance of the cluster at a time (lease)
   --journal-payloads true       also journal message payloads (off)
   --bridge-topics LIST          MQTT filters whose messages are published to <prefix>.msg.… (docs/BRIDGE.md)
   --bridge-stream NAME          keep bridged messages in this JetStream stream
+
+cluster (with --nats; docs/CLUSTER.md):
+  --instance NAME               name announced in <prefix>-instances and journal source (host name)
+  --cluster-heartbeat DURATION  how often this instance refreshes its entry (2s)
+  --cluster-ttl DURATION        an entry older than this is gone (max(10s, 3 heartbeats))
 
   hookwarden replay  [--data-dir DIR | --nats URL]   rebuild every client from the journal, report differences
   hookwarden inspect CLIENTID [--data-dir DIR | --nats URL] [--last N]
@@ -127,6 +161,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     case 'replay':
     case 'inspect':
       return journalCommand(command, rest);
+    case 'cluster':
+      return clusterCommand(rest);
+    case 'client': {
+      const { clientCommand } = await import('./admin/cli-client.js');
+      return clientCommand(rest);
+    }
     default:
       process.stderr.write(`hookwarden: unknown command "${command}". Run "hookwarden --help" for the list.\n`);
       return 2;
@@ -221,6 +261,27 @@ async function journalCommand(command: 'replay' | 'inspect', args: readonly stri
     await storage.journal.close();
     await storage.nc?.close();
   }
+}
+
+const CLUSTER_OPTIONS = {
+  config: { type: 'string' },
+  ...NATS_OPTIONS,
+  json: { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
+
+/** `cluster`: the live instances announced in `<prefix>-instances` (src/cluster/cluster-cli.ts). */
+async function clusterCommand(args: readonly string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...args], options: CLUSTER_OPTIONS, strict: true, allowPositionals: false }));
+  } catch (err) {
+    process.stderr.write(
+      `hookwarden cluster: ${(err as Error).message}. Usage: hookwarden cluster --nats URL [--nats-prefix P] [--json]\n`,
+    );
+    return 2;
+  }
+  const { runClusterCommand } = await import('./cluster/cluster-cli.js');
+  return runClusterCommand(values);
 }
 
 async function checkPolicyCommand(args: readonly string[]): Promise<number> {

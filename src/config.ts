@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Outcome } from './domain/decision.js';
 import type { HookName } from './domain/hook-event.js';
 import { AppError } from './errors.js';
+import { Secret } from './domain/secret.js';
 import { FEED_KINDS } from './journal/events.js';
 import { bridgeOptionProblems } from './bridge/config.js';
 import { topicMatches } from './domain/topic.js';
@@ -52,6 +53,19 @@ export interface Config {
   readonly bridgeStream?: string;
   readonly bridgeMaxBacklog: number;
   readonly bridgeMaxBacklogBytes: number;
+  /** Membership heartbeat period, ms (with NATS; docs/CLUSTER.md). */
+  readonly clusterHeartbeatMs: number;
+  /** An instance whose entry is older than this is gone, ms (default max(10 s, 3 heartbeats)). */
+  readonly clusterTtlMs: number;
+  /** HTTP server for metrics, health and the admin API (`--http-port`); absent: none. */
+  readonly httpPort?: number;
+  readonly httpHost: string;
+  /** Bearer token of the admin API (`--admin-token`, `--admin-token-file`). */
+  readonly adminToken?: Secret;
+  /** How long the NATS journal connection may be down before /readyz turns 503, ms. */
+  readonly readyNatsGraceMs: number;
+  /** EMQX 5 REST API to kick banned or quarantined clients (`--emqx-api-url`); absent: off. */
+  readonly emqxApi?: { readonly url: string; readonly key: string; readonly secret: Secret };
 }
 
 export interface NatsConfig {
@@ -68,6 +82,8 @@ export interface NatsConfig {
   readonly feed: boolean;
   /** Feed kinds left out, e.g. `message.publish_checked`, `message.delivered`, `message.acked`. */
   readonly feedExclude: readonly string[];
+  /** Where the feed projector runs: `lease` (one instance of the cluster at a time), `always`, `never`. */
+  readonly feedProject?: 'lease' | 'always' | 'never';
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -90,6 +106,10 @@ export const DEFAULTS: Config = Object.freeze({
   bridgeTopics: [],
   bridgeMaxBacklog: 10_000,
   bridgeMaxBacklogBytes: 64 * 1024 * 1024,
+  clusterHeartbeatMs: 2000,
+  clusterTtlMs: 10_000,
+  httpHost: '0.0.0.0',
+  readyNatsGraceMs: 10_000,
 });
 
 /** Flags as the CLI parsed them (already split into name → value). */
@@ -108,8 +128,8 @@ const MESSAGE_EVENTS: readonly MessageEventHook[] = ['message.delivered', 'messa
 type Raw = Record<string, unknown>;
 const isObj = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Map of every accepted key: file path, env var, flag. */
-const KEYS = {
+/** Map of every accepted key: file path, env var, flag (exported for the deploy manifests' tests). */
+export const KEYS = {
   host: { file: 'listen.host', env: 'HOOKWARDEN_HOST', flag: 'host' },
   port: { file: 'listen.port', env: 'HOOKWARDEN_PORT', flag: 'port' },
   tlsCert: { file: 'tls.cert_file', env: 'HOOKWARDEN_TLS_CERT_FILE', flag: 'tls-cert' },
@@ -147,10 +167,22 @@ const KEYS = {
   natsPrefix: { file: 'nats.prefix', env: 'HOOKWARDEN_NATS_PREFIX', flag: 'nats-prefix' },
   feed: { file: 'feed.enabled', env: 'HOOKWARDEN_FEED', flag: 'feed' },
   feedExclude: { file: 'feed.exclude', env: 'HOOKWARDEN_FEED_EXCLUDE', flag: 'feed-exclude' },
+  feedProject: { file: 'feed.project', env: 'HOOKWARDEN_FEED_PROJECT', flag: 'feed-project' },
   bridgeTopics: { file: 'bridge.topics', env: 'HOOKWARDEN_BRIDGE_TOPICS', flag: 'bridge-topics' },
   bridgeStream: { file: 'bridge.stream', env: 'HOOKWARDEN_BRIDGE_STREAM', flag: 'bridge-stream' },
   bridgeBacklog: { file: 'bridge.max_backlog', env: 'HOOKWARDEN_BRIDGE_MAX_BACKLOG', flag: 'bridge-max-backlog' },
   bridgeBacklogBytes: { file: 'bridge.max_backlog_bytes', env: 'HOOKWARDEN_BRIDGE_MAX_BACKLOG_BYTES', flag: 'bridge-max-backlog-bytes' },
+  clusterHeartbeat: { file: 'cluster.heartbeat', env: 'HOOKWARDEN_CLUSTER_HEARTBEAT', flag: 'cluster-heartbeat' },
+  clusterTtl: { file: 'cluster.ttl', env: 'HOOKWARDEN_CLUSTER_TTL', flag: 'cluster-ttl' },
+  httpPort: { file: 'http.port', env: 'HOOKWARDEN_HTTP_PORT', flag: 'http-port' },
+  httpHost: { file: 'http.host', env: 'HOOKWARDEN_HTTP_HOST', flag: 'http-host' },
+  adminToken: { file: 'http.admin_token', env: 'HOOKWARDEN_ADMIN_TOKEN', flag: 'admin-token' },
+  adminTokenFile: { file: 'http.admin_token_file', env: 'HOOKWARDEN_ADMIN_TOKEN_FILE', flag: 'admin-token-file' },
+  readyNatsGrace: { file: 'health.ready_nats_grace', env: 'HOOKWARDEN_READY_NATS_GRACE', flag: 'ready-nats-grace' },
+  emqxApiUrl: { file: 'emqx.api_url', env: 'HOOKWARDEN_EMQX_API_URL', flag: 'emqx-api-url' },
+  emqxApiKey: { file: 'emqx.api_key', env: 'HOOKWARDEN_EMQX_API_KEY', flag: 'emqx-api-key' },
+  emqxApiSecret: { file: 'emqx.api_secret', env: 'HOOKWARDEN_EMQX_API_SECRET', flag: 'emqx-api-secret' },
+  emqxApiSecretFile: { file: 'emqx.api_secret_file', env: 'HOOKWARDEN_EMQX_API_SECRET_FILE', flag: 'emqx-api-secret-file' },
 } as const;
 type Key = keyof typeof KEYS;
 
@@ -269,6 +301,9 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
     ...(bridgeStream ? { bridgeStream } : {}),
     bridgeMaxBacklog: p.int('bridgeBacklog', 1, 10_000_000) ?? DEFAULTS.bridgeMaxBacklog,
     bridgeMaxBacklogBytes: p.size('bridgeBacklogBytes') ?? DEFAULTS.bridgeMaxBacklogBytes,
+    ...clusterTiming(p, issues),
+    ...httpConfig(p, issues),
+    ...emqxApiConfig(p, issues),
   };
   if (config.bridgeTopics.length > 0 && config.nats) {
     issues.push(
@@ -295,6 +330,98 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
   return Object.freeze(config);
 }
 
+/** Membership heartbeat and TTL; the TTL must outlast at least two heartbeats. */
+function clusterTiming(p: Parser, issues: ConfigIssue[]): Pick<Config, 'clusterHeartbeatMs' | 'clusterTtlMs'> {
+  const clusterHeartbeatMs = p.duration('clusterHeartbeat', 100, 60_000) ?? DEFAULTS.clusterHeartbeatMs;
+  const clusterTtlMs = p.duration('clusterTtl', 300, 600_000) ?? Math.max(DEFAULTS.clusterTtlMs, 3 * clusterHeartbeatMs);
+  if (clusterTtlMs < 2 * clusterHeartbeatMs)
+    issues.push({
+      key: 'cluster.ttl',
+      message: `${clusterTtlMs} ms is shorter than two heartbeats (cluster.heartbeat ${clusterHeartbeatMs} ms): live instances would flicker out`,
+      fix: `set cluster.ttl to at least ${3 * clusterHeartbeatMs}ms (3 heartbeats), or shorten cluster.heartbeat`,
+    });
+  return { clusterHeartbeatMs, clusterTtlMs };
+}
+
+/** The HTTP server (metrics, health, admin API) and its admin token, read from the token file when given. */
+function httpConfig(p: Parser, issues: ConfigIssue[]): Pick<Config, 'httpPort' | 'httpHost' | 'adminToken' | 'readyNatsGraceMs'> {
+  const httpPort = p.int('httpPort', 0, 65535);
+  let token = p.string('adminToken');
+  const tokenFile = p.string('adminTokenFile');
+  if (token !== undefined && tokenFile !== undefined)
+    issues.push({
+      key: 'http.admin_token',
+      message: 'both admin_token and admin_token_file are set',
+      fix: 'keep one (the file keeps the token out of ps and the environment)',
+    });
+  else if (tokenFile !== undefined) {
+    try {
+      token = readFileSync(tokenFile, 'utf8').trim();
+      if (token === '')
+        issues.push({
+          key: 'http.admin_token_file',
+          message: `${tokenFile} is empty`,
+          fix: 'write the token into it, e.g. openssl rand -hex 32',
+        });
+    } catch (err) {
+      issues.push({
+        key: 'http.admin_token_file',
+        message: `cannot read ${tokenFile}: ${(err as Error).message}`,
+        fix: 'check the path and that hookwarden may read it',
+      });
+    }
+  }
+  return {
+    ...(httpPort !== undefined ? { httpPort } : {}),
+    httpHost: p.string('httpHost') ?? DEFAULTS.httpHost,
+    ...(token ? { adminToken: new Secret(token) } : {}),
+    readyNatsGraceMs: p.duration('readyNatsGrace', 0, 600_000) ?? DEFAULTS.readyNatsGraceMs,
+  };
+}
+
+/** The EMQX link: an http(s) URL and an API key with its secret (or secret file), all or nothing. */
+function emqxApiConfig(p: Parser, issues: ConfigIssue[]): Pick<Config, 'emqxApi'> {
+  const url = p.string('emqxApiUrl');
+  const key = p.string('emqxApiKey');
+  let secret = p.string('emqxApiSecret');
+  const secretFile = p.string('emqxApiSecretFile');
+  const issue = (k: string, message: string, fix: string): Pick<Config, 'emqxApi'> => {
+    issues.push({ key: k, message, fix });
+    return {};
+  };
+  if (secret !== undefined && secretFile !== undefined)
+    return issue('emqx.api_secret', 'both api_secret and api_secret_file are set', 'keep one');
+  if (secretFile !== undefined) {
+    try {
+      secret = readFileSync(secretFile, 'utf8').trim();
+    } catch (err) {
+      return issue(
+        'emqx.api_secret_file',
+        `cannot read ${secretFile}: ${(err as Error).message}`,
+        'check the path and that hookwarden may read it',
+      );
+    }
+  }
+  if (url === undefined) {
+    if (key !== undefined || secret !== undefined)
+      return issue(
+        'emqx.api_url',
+        'an EMQX API key is set but no API URL',
+        'set emqx.api_url (--emqx-api-url http://EMQX:18083) or remove the key',
+      );
+    return {};
+  }
+  if (!/^https?:\/\/[^\s/]+/.test(url))
+    return issue('emqx.api_url', `${JSON.stringify(url)} is not an http(s) URL`, 'write e.g. http://emqx:18083');
+  if (!key || !secret)
+    return issue(
+      'emqx.api_key',
+      'the EMQX link needs an API key and its secret',
+      'create an API key in EMQX (Dashboard → System → API Key) and set emqx.api_key and emqx.api_secret (or emqx.api_secret_file)',
+    );
+  return { emqxApi: { url, key, secret: new Secret(secret) } };
+}
+
 function natsConfig(p: Parser, issues: ConfigIssue[]): NatsConfig | undefined {
   const servers = p.list(
     'natsServers',
@@ -313,6 +440,7 @@ function natsConfig(p: Parser, issues: ConfigIssue[]): NatsConfig | undefined {
     prefix: p.string('natsPrefix'),
     feed: p.bool('feed'),
     feedExclude: p.list('feedExclude', (s) => (FEED_KINDS as readonly string[]).includes(s), `feed kinds (${FEED_KINDS.join(', ')})`),
+    feedProject: p.oneOf('feedProject', ['lease', 'always', 'never'] as const),
   };
   if (!servers || servers.length === 0) {
     if (Object.values(rest).some((v) => v !== undefined))
@@ -354,6 +482,7 @@ function natsConfig(p: Parser, issues: ConfigIssue[]): NatsConfig | undefined {
     prefix: rest.prefix ?? 'hookwarden',
     feed: rest.feed ?? true,
     feedExclude: rest.feedExclude ?? [],
+    feedProject: rest.feedProject ?? 'lease',
   };
 }
 

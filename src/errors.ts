@@ -15,6 +15,8 @@ export const ErrorCodes = [
   'EXH_JOURNAL_OVERLOAD',
   'EXH_JOURNAL_SETUP',
   'EXH_BRIDGE_SETUP',
+  'EXH_CLUSTER_SETUP',
+  'EXH_NATS_UNSUPPORTED',
 ] as const;
 export type ErrorCode = (typeof ErrorCodes)[number];
 

@@ -2,6 +2,7 @@
  * Composition root: build every part from the configuration, open the hook
  * port only once everything is ready, and shut down gracefully.
  */
+import { hostname } from 'node:os';
 import type { Config, NatsConfig } from './config.js';
 import type { NatsConnectOptions } from './journal/nats-connect.js';
 import { MessageBridge } from './bridge/bridge.js';
@@ -17,6 +18,7 @@ import { openJournal } from './journal/open-journal.js';
 import type { JournalPort } from './journal/journal.js';
 import type { FeedKind } from './journal/events.js';
 import { connectNats } from './journal/nats-connect.js';
+import { checkNatsServer } from './journal/nats-version.js';
 import { FilePolicyArchive, MemoryPolicyArchive, NatsPolicyArchive, type PolicyArchive } from './journal/policy-archive.js';
 import type { PolicySet } from './policy/policy-set.js';
 import { Secret } from './domain/secret.js';
@@ -25,6 +27,15 @@ import { MACHINE_VERSION } from '../machines/client/client.step.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { PolicyStore } from './policy/store.js';
 import { CredentialChecker } from './policy/users.js';
+import type { Membership } from './cluster/membership.js';
+import { startMembership } from './cluster/start-membership.js';
+import type { HttpRoute } from './http/route.js';
+import { adminRoutes } from './admin/routes.js';
+import { EmqxLink } from './admin/emqx-link.js';
+import type { HttpServer } from './http/server.js';
+import type { Health } from './observability/health.js';
+import type { Metrics } from './observability/metrics.js';
+import { Operations } from './observability/operations.js';
 
 export interface Running {
   readonly port: number;
@@ -33,6 +44,13 @@ export interface Running {
   readonly registry: Registry;
   readonly journal: JournalPort;
   readonly log: Logger;
+  /** This instance's entry in `<prefix>-instances` and the list of live instances (with NATS only). */
+  readonly membership?: Membership;
+  readonly metrics: Metrics;
+  readonly health: Health;
+  /** The HTTP server (`--http-port`): its bound port and `routes()`. */
+  readonly http?: HttpServer;
+  readonly httpPort?: number;
   /** Stop accepting, finish in-flight calls (bounded by the grace period), release everything. */
   stop(): Promise<void>;
 }
@@ -58,6 +76,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
     throw err;
   }
   const { journal, archive, nc } = storage;
+  const ops = new Operations(config, { journal, policies, ...(nc ? { nc } : {}), ...(bridged ? { bridge: bridged } : {}) });
   policies.onChange((set) => {
     archive
       .put(set.revision, set.source)
@@ -71,14 +90,17 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
     onForget: (id) => journal.forget(id),
   });
   const credentials = new CredentialChecker({ users: () => policies.current().users });
+  const emqxLink = config.emqxApi ? new EmqxLink({ ...config.emqxApi, log }) : undefined; // kicks banned clients (docs/OPERATIONS.md)
   const service = new HookService({
     registry,
-    journal,
+    journal: ops.metered(journal),
     policies: () => policies.current(),
     credentials,
     log,
     record: { payloads: config.journalPayloads },
+    ...(emqxLink ? { onFacts: emqxLink.onFacts } : {}),
   });
+  ops.attach({ registry, nodes: service.nodes });
 
   let mountedNeeds = policies.current().needs;
   policies.onChange((set) => {
@@ -110,6 +132,8 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
         allowType: config.allowType,
         deadlines: { valuedMs: config.deadlineMs, fallback: config.fallback },
         maxMessageBytes: config.maxMessageBytes,
+        meters: ops.metrics.hooks,
+        health: ops.health,
         mount: () => {
           mountedNeeds = policies.current().needs;
           return mountFor({
@@ -135,6 +159,47 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
     await closeStorage();
     throw err;
   }
+  const membership =
+    nc && config.nats
+      ? await startMembership({
+          config: { ...config, nats: config.nats },
+          nc,
+          hookPort: edge.port,
+          hookCells: () => ops.metrics.hooks.cells(),
+          nodes: service.nodes,
+          registry,
+          journal,
+          log,
+        })
+      : undefined;
+  // The HTTP server's routes: metrics and health, then the admin API (src/admin/).
+  const routes: HttpRoute[] = [
+    ...ops.routes(),
+    ...adminRoutes({
+      service,
+      registry,
+      journal,
+      archive,
+      policies,
+      instance: config.instance ?? hostname(),
+      ...(membership ? { listInstances: () => membership.list() } : {}),
+      ...(emqxLink ? { emqxLink: () => emqxLink.stats() } : {}),
+    }),
+  ];
+  let http: HttpServer | undefined;
+  try {
+    http = await ops.startHttp(routes, log);
+  } catch (err) {
+    await membership?.stop();
+    await edge.close(0);
+    await ops.close();
+    await closeStorage();
+    throw err;
+  }
+  if (http && membership) {
+    membership.setHttpPort(http.port);
+    await membership.announce(); // the entry names the HTTP port before "listening" is logged
+  }
   const sweeper = setInterval(() => registry.sweep(), 60_000);
   sweeper.unref();
   log.info({ port: edge.port, host: config.host, tls: Boolean(config.tls), policy: config.policyFile ?? null }, 'hookwarden listening');
@@ -147,10 +212,18 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
     registry,
     journal,
     log,
+    ...(membership ? { membership } : {}),
+    metrics: ops.metrics,
+    health: ops.health,
+    ...(http ? { http, httpPort: http.port } : {}),
     stop: () =>
       (stopping ??= (async () => {
+        ops.stopping(); // /readyz 503 and gRPC health NOT_SERVING while in-flight calls finish
         clearInterval(sweeper);
+        await membership?.stop(); // first: other instances and `hookwarden cluster` see it gone at once
         await edge.close(config.shutdownGraceMs);
+        await emqxLink?.close();
+        await ops.close();
         await closeStorage();
         log.info('hookwarden stopped');
         log.flush();
@@ -159,7 +232,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
 }
 
 /** Connection options for one purpose (journal, bridge); each purpose has its own connection. */
-function natsOptions(n: NatsConfig, instance: string | undefined, purpose: string): NatsConnectOptions {
+export function natsOptions(n: NatsConfig, instance: string | undefined, purpose: string): NatsConnectOptions {
   return {
     servers: n.servers,
     name: `hookwarden${instance ? `-${instance}` : ''}-${purpose}`,
@@ -212,12 +285,20 @@ export async function openStorage(
     const n = config.nats;
     const nc = await connectNats(natsOptions(n, config.instance, 'journal'));
     try {
+      checkNatsServer(nc, log); // version report; refuses a server without JetStream (DISTRIBUTED.md §2.2)
       const journal = await openJournal({
         ...common,
         nats: {
           connection: nc,
           prefix: n.prefix,
-          ...(n.feed ? { feed: { exclude: n.feedExclude as FeedKind[] } } : {}),
+          ...(n.feed
+            ? {
+                feed: {
+                  exclude: n.feedExclude as FeedKind[],
+                  project: (n.feedProject ?? 'lease') === 'lease' ? 'lease' : n.feedProject === 'always',
+                },
+              }
+            : {}),
         },
       });
       const archive = await NatsPolicyArchive.open(nc, n.prefix);

@@ -4,7 +4,8 @@
  */
 import { clip } from './client.explain.js';
 import { clockOf, MAX_UNTIL, recordViolation, type ViolationOutcome } from './client.rules.js';
-import type { ClientContext, ClientFact, MachineEvent, StaleWhy, ViolationCode } from './client.types.js';
+import type { Rate } from '../../src/domain/policy.types.js';
+import type { ClientContext, ClientFact, ClientOverride, LimitsOverride, MachineEvent, StaleWhy, ViolationCode } from './client.types.js';
 import { connOf } from './client.update.js';
 
 export type FactOf = (ctx: ClientContext, e: MachineEvent) => ClientFact;
@@ -18,6 +19,8 @@ function staleWhy(ctx: ClientContext, e: MachineEvent): StaleWhy {
     case 'admin.ban':
     case 'admin.quarantine':
       return 'already_expired';
+    case 'admin.clear_override':
+      return 'no_override';
     case 'session.terminated':
       return 'older_connection';
     default:
@@ -95,7 +98,7 @@ export function violationEffect(c: ClientContext, e: MachineEvent): Effect {
   };
 }
 
-/** Operator actions: ban, unban, quarantine, release. */
+/** Operator actions: ban, unban, quarantine, release, set and clear the override. */
 export function operatorEffect(c: ClientContext, e: MachineEvent): Effect {
   const lastAt = clockOf(c, e.at);
   switch (e.type) {
@@ -125,9 +128,45 @@ export function operatorEffect(c: ClientContext, e: MachineEvent): Effect {
         patch: { lastAt, quarantinedUntil: 0, quarantineNote: '', violations: [] },
         facts: [{ type: 'QuarantineLifted', at: e.at, by: 'admin', until: c.quarantinedUntil }],
       };
+    case 'admin.override': {
+      const note = clip(e.reason);
+      const limits = e.limits !== undefined && Object.keys(e.limits).length > 0 ? e.limits : undefined;
+      const parts = { ...(limits ? { limits } : {}), ...(e.shadow !== undefined ? { shadow: e.shadow } : {}) };
+      const override: ClientOverride = { ...parts, note, since: e.at };
+      const buckets = sameLimits(c.override?.limits, limits) ? {} : FULL_BUCKETS;
+      return { patch: { lastAt, override, ...buckets }, facts: [{ type: 'OverrideSet', at: e.at, note, ...parts }] };
+    }
+    case 'admin.clear_override':
+      return {
+        patch: { lastAt, override: null, ...(c.override?.limits ? FULL_BUCKETS : {}) },
+        facts: [{ type: 'OverrideCleared', at: e.at, by: 'admin', note: c.override?.note ?? '' }],
+      };
     default:
       return { patch: { lastAt }, facts: [] };
   }
+}
+
+/**
+ * When an override changes the limits, the rate buckets start full under the
+ * new ones (as for a new client): a bucket's state is a time computed with
+ * the old rate, and carrying it over would throttle by the old limits.
+ */
+const FULL_BUCKETS: Partial<ClientContext> = { msgTat: 0, byteTat: 0 };
+
+const sameRate = (a: Rate | null | undefined, b: Rate | null | undefined): boolean =>
+  a === b || (a !== null && b !== null && a !== undefined && b !== undefined && a.count === b.count && a.periodMs === b.periodMs);
+
+function sameLimits(a: LimitsOverride | undefined, b: LimitsOverride | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  return (
+    sameRate(a.messagesRate, b.messagesRate) &&
+    sameRate(a.bytesRate, b.bytesRate) &&
+    a.messagesBurst === b.messagesBurst &&
+    a.bytesBurst === b.bytesBurst &&
+    a.maxPayload === b.maxPayload &&
+    a.maxSubscriptions === b.maxSubscriptions
+  );
 }
 
 /** `clock.tick`: lift what has run out by event time (the window starts fresh after it). */

@@ -7,6 +7,8 @@
  * - `standing`: ok, quarantined, banned. It answers the valued hooks
  *   (verdicts from `client.rules.ts`), and the decision is left in
  *   `context.last`.
+ * An operator's override (`admin.override`, at the root) is kept in the
+ * context and applied over the policy of every later valued hook.
  * No timers, no actors, no clock: time is the events' `at`. Guards and
  * actions are thin wrappers over pure functions (client.rules.ts,
  * client.update.ts, client.facts.ts) and never throw.
@@ -52,6 +54,7 @@ export const clientMachine = setup({
     sessionIsFresh: ({ context }) => context.fresh,
     banActiveNow: ({ context, event }) => context.bannedUntil > clockOf(context, event.at),
     quarantineActiveNow: ({ context, event }) => context.quarantinedUntil > clockOf(context, event.at),
+    hasOverride: ({ context }) => context.override !== null,
     untilPassed: ({ context, event }) =>
       (event.type === 'admin.ban' || event.type === 'admin.quarantine') && !(event.untilAt > clockOf(context, event.at)),
   },
@@ -117,6 +120,9 @@ export const clientMachine = setup({
     'message.dropped': { actions: 'countDropped' },
     'session.subscribed': { actions: ['subscribe', 'emitSubscription'] },
     'session.unsubscribed': { actions: ['unsubscribe', 'emitSubscription'] },
+    // The operator's override: applied to every later valued hook (client.rules.ts effectivePolicy).
+    'admin.override': { actions: 'operator' },
+    'admin.clear_override': [{ guard: 'hasOverride', actions: 'operator' }, { actions: ['touch', 'emitStale'] }],
   },
   states: {
     lifecycle: {
@@ -220,7 +226,10 @@ export const clientMachine = setup({
         // Runs after the lifecycle region's `acceptConnect` (regions act in
         // document order), so the window already holds this connect.
         'client.connect': { guard: 'connectFlaps', target: '.banned', actions: ['emitFlappingBan', 'banForFlapping'] },
-        'admin.ban': [{ guard: 'untilPassed', actions: ['touch', 'emitStale'] }, { target: '.banned', actions: 'operator' }],
+        'admin.ban': [
+          { guard: 'untilPassed', actions: ['touch', 'emitStale'] },
+          { target: '.banned', actions: 'operator' },
+        ],
         'admin.unban': [
           { guard: and(['banActiveNow', 'quarantineActiveNow']), target: '.quarantined', actions: 'operator' },
           { guard: 'banActiveNow', target: '.ok', actions: 'operator' },

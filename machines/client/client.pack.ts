@@ -5,7 +5,7 @@
  * Format (a JSON array, trailing defaults dropped, rarely set fields last):
  * `[version, stateCode, lastAt, conn, live, fresh, msgTat, byteTat, connects,
  *   subscriptions, counters, last, violations, recent, bannedUntil, banKind,
- *   banNote, quarantinedUntil, quarantineNote]`
+ *   banNote, quarantinedUntil, quarantineNote, override]`
  * - times other than `lastAt` are relative to `lastAt` (exactly: a time that
  *   does not survive `lastAt + d` is kept absolute as `"@<ms>"`); a bucket
  *   whose `tat` is not after `lastAt` is full and stored as 0 (the clock never
@@ -14,15 +14,21 @@
  * - the last decision keeps code, outcome, policy, rule and values (known
  *   rule names and value keys as indexes); its sentence is rebuilt by
  *   `explain` (it is a function of those);
+ * - the override (version 2) is `[note, since, shadow (0 unset, 1 true,
+ *   2 false), limits]`, limits as `[key index, value, …]` with `"inf"` for a
+ *   removed limit and `[count, periodMs]` for a rate; version 1 (no override
+ *   field) still unpacks;
  * - the result is flattened: `JSON.stringify` returns a rope (a tree of
  *   string parts) that costs ~100 bytes more per idle client.
  * Changing the format means bumping `PACK_VERSION` (and `MACHINE_VERSION`).
  */
 import { decision, type Decision, type Outcome, type ReasonCode } from '../../src/domain/decision.js';
 import { explain, type Values } from './client.explain.js';
-import type { BanKind, ClientContext, Counters, RecentViolation, ViolationCode } from './client.types.js';
+import type { BanKind, ClientContext, ClientOverride, Counters, LimitsOverride, RecentViolation, ViolationCode } from './client.types.js';
 
-export const PACK_VERSION = 1;
+export const PACK_VERSION = 2;
+/** Versions `unpackState` reads (1: before the override field). */
+export const READABLE_PACK_VERSIONS: readonly number[] = [1, 2];
 
 export const LIFECYCLE_STATES = ['idle', 'connecting', 'connected', 'disconnected'] as const;
 export const SESSION_STATES = ['none', 'created', 'resumed', 'takenover', 'discarded', 'terminated'] as const;
@@ -89,6 +95,15 @@ const VALUE_KEYS: readonly string[] = [
   'burst',
   'retryInMs',
 ];
+// Append only: positions are part of the format.
+const LIMIT_FIELDS: readonly (keyof LimitsOverride)[] = [
+  'messagesRate',
+  'messagesBurst',
+  'bytesRate',
+  'bytesBurst',
+  'maxPayload',
+  'maxSubscriptions',
+];
 const COUNTER_KEYS: readonly (keyof Counters)[] = [
   'connects',
   'publishesAllowed',
@@ -128,7 +143,13 @@ export function packState(value: ClientStateValue, ctx: ClientContext): string {
   if (last) {
     const r = last.reason;
     const rule = r.rule === undefined ? -1 : RULES.indexOf(r.rule);
-    const l: Packed[] = [indexOf(OUTCOMES, last.outcome), indexOf(CODES, r.code), last.shadowed ? 1 : 0, r.policy, rule < 0 && r.rule !== undefined ? r.rule : rule];
+    const l: Packed[] = [
+      indexOf(OUTCOMES, last.outcome),
+      indexOf(CODES, r.code),
+      last.shadowed ? 1 : 0,
+      r.policy,
+      rule < 0 && r.rule !== undefined ? r.rule : rule,
+    ];
     if (r.values) {
       const kv: Packed[] = [];
       for (const [k, v] of Object.entries(r.values)) {
@@ -161,6 +182,7 @@ export function packState(value: ClientStateValue, ctx: ClientContext): string {
     ctx.banNote,
     until(ctx.quarantinedUntil),
     ctx.quarantineNote,
+    ctx.override === null ? 0 : packOverride(ctx.override, rel),
   ];
   while (out.length > 3) {
     const v = out[out.length - 1];
@@ -168,6 +190,39 @@ export function packState(value: ClientStateValue, ctx: ClientContext): string {
     else break;
   }
   return flat(JSON.stringify(out));
+}
+
+function packOverride(o: ClientOverride, rel: (t: number) => number | string): Packed[] {
+  const limits: Packed[] = [];
+  const l = o.limits ?? {};
+  LIMIT_FIELDS.forEach((k, i) => {
+    const v = l[k];
+    if (v === undefined) return;
+    limits.push(i, v === null ? 'inf' : typeof v === 'number' ? v : [v.count, v.periodMs]);
+  });
+  return [o.note, rel(o.since), o.shadow === undefined ? 0 : o.shadow ? 1 : 2, limits];
+}
+
+function unpackOverride(v: unknown, time: (v: unknown) => number): ClientOverride | null {
+  if (v === 0) return null;
+  if (!Array.isArray(v)) return bad('bad override');
+  const [note, since, shadow, limits] = v as unknown[];
+  if (typeof note !== 'string' || !Array.isArray(limits)) return bad('bad override');
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < limits.length; i += 2) {
+    const key = LIMIT_FIELDS[limits[i] as number] ?? bad('bad override limit');
+    const raw: unknown = limits[i + 1];
+    if (raw === 'inf') out[key] = null;
+    else if (typeof raw === 'number') out[key] = raw;
+    else if (Array.isArray(raw) && typeof raw[0] === 'number' && typeof raw[1] === 'number') out[key] = { count: raw[0], periodMs: raw[1] };
+    else bad('bad override limit');
+  }
+  return {
+    ...(limits.length > 0 ? { limits: out as LimitsOverride } : {}),
+    ...(shadow === 1 ? { shadow: true } : shadow === 2 ? { shadow: false } : {}),
+    note,
+    since: time(since),
+  };
 }
 
 /** A flat (sequential) copy of a string: JSON.stringify's output is well-formed, so the UTF-8 round trip is exact. */
@@ -183,7 +238,8 @@ export function unpackState(packed: string): { value: ClientStateValue; context:
   }
   if (!Array.isArray(raw)) return bad('not an array');
   const a = raw as unknown[];
-  if (a[0] !== PACK_VERSION) return bad(`version ${String(a[0])} is not ${PACK_VERSION}`);
+  if (!READABLE_PACK_VERSIONS.includes(a[0] as number))
+    return bad(`version ${String(a[0])} is not one of ${READABLE_PACK_VERSIONS.join(', ')}`);
   const num = (i: number): number => {
     const v = a[i] ?? 0;
     return typeof v === 'number' ? v : bad(`field ${i} is not a number`);
@@ -241,6 +297,7 @@ export function unpackState(packed: string): { value: ClientStateValue; context:
     counters,
     last: unpackLast(a[11] ?? 0),
     recent,
+    override: unpackOverride(a[19] ?? 0, time),
   };
   return { value, context };
 }

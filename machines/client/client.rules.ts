@@ -7,6 +7,7 @@ import { decision, type Decision, type Explanation, type Outcome } from '../../s
 import { GCRA_REJECT, gcraAvailable, gcraLimit, gcraRetryAfter, gcraTake } from '../../src/domain/gcra.js';
 import type { Credentials, ResolvedPolicy } from '../../src/domain/policy.types.js';
 import { countInWindow, pushInWindow } from '../../src/domain/sliding-window.js';
+import { mergeLimits } from '../../src/policy/merge.js';
 import { clip, explain, type Values } from './client.explain.js';
 import type { ClientContext, ClientEvent, RecentViolation, ViolationCode } from './client.types.js';
 
@@ -26,6 +27,29 @@ export const clockOf = (ctx: ClientContext, at: number): number => (at > ctx.las
 
 export const banActive = (ctx: ClientContext, now: number): boolean => ctx.bannedUntil > now;
 export const quarantineActive = (ctx: ClientContext, now: number): boolean => ctx.quarantinedUntil > now;
+
+// One-entry memo: every valued event of an overridden client asks for the same merge.
+let memoPolicy: ResolvedPolicy | undefined;
+let memoOverride: ClientContext['override'] = null;
+let memoEffective: ResolvedPolicy | undefined;
+
+/**
+ * The policy an event is judged by: the one it carries, with the operator's
+ * override (`ctx.override`) applied on top: its limits merged as a policy
+ * entry merges over the default, its `shadow` setting the mode. Named
+ * `<policy>+override` so every explanation shows that an override applied.
+ * Without an override, the event's policy itself.
+ */
+export function effectivePolicy(ctx: ClientContext, policy: ResolvedPolicy): ResolvedPolicy {
+  const o = ctx.override;
+  if (o === null) return policy;
+  if (memoPolicy === policy && memoOverride === o && memoEffective) return memoEffective;
+  const mode = o.shadow === undefined ? policy.mode : o.shadow ? 'shadow' : 'enforce';
+  memoPolicy = policy;
+  memoOverride = o;
+  memoEffective = { ...policy, name: `${policy.name}+override`, mode, limits: mergeLimits(policy.limits, o.limits) };
+  return memoEffective;
+}
 
 /** A verdict before shadow mode is applied; `violation` when the denial counts toward quarantine. */
 export interface Verdict {
@@ -80,9 +104,8 @@ export function authenticateVerdict(ctx: ClientContext, policy: ResolvedPolicy, 
   }
 }
 
-/** `client.authorize`: bans and quarantine, then `maxSubscriptions`, then the ACL verdict. */
-export function authorizeVerdict(ctx: ClientContext, e: Authorize, now: number): Verdict {
-  const policy = e.policy;
+/** `client.authorize`: bans and quarantine, then `maxSubscriptions`, then the ACL verdict (`policy`: the effective one). */
+export function authorizeVerdict(ctx: ClientContext, e: Authorize, now: number, policy: ResolvedPolicy = e.policy): Verdict {
   const blocked = blockedBy(ctx, policy, now);
   if (blocked) return { outcome: 'deny', reason: blocked };
   const max = policy.limits.maxSubscriptions;
@@ -124,8 +147,7 @@ const rateText = (r: { count: number; periodMs: number }): string => `${r.count}
  * then the bytes bucket (cost = payload bytes). Both buckets are checked
  * before either is charged: a denied publish consumes nothing.
  */
-export function publishVerdict(ctx: ClientContext, e: Publish, now: number): PublishVerdict {
-  const policy = e.policy;
+export function publishVerdict(ctx: ClientContext, e: Publish, now: number, policy: ResolvedPolicy = e.policy): PublishVerdict {
   const { msgTat, byteTat } = ctx;
   const blocked = blockedBy(ctx, policy, now);
   if (blocked) return { outcome: 'deny', reason: blocked, msgTat, byteTat };
@@ -215,7 +237,13 @@ export interface ViolationOutcome {
   readonly quarantineUntil: number;
 }
 
-export function recordViolation(ctx: ClientContext, policy: ResolvedPolicy, code: ViolationCode, now: number, at: number): ViolationOutcome {
+export function recordViolation(
+  ctx: ClientContext,
+  policy: ResolvedPolicy,
+  code: ViolationCode,
+  now: number,
+  at: number,
+): ViolationOutcome {
   const recent = [...ctx.recent, { at, code }];
   if (recent.length > RECENT_VIOLATIONS) recent.splice(0, recent.length - RECENT_VIOLATIONS);
   const q = policy.quarantine;

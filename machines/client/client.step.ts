@@ -14,7 +14,7 @@ import { createActor, type SnapshotFrom } from 'xstate';
 import type { Decision } from '../../src/domain/decision.js';
 import { fastStep } from './client.fast.js';
 import { clientMachine } from './client.machine.js';
-import { packState, unpackState, PACK_VERSION, type ClientStateValue } from './client.pack.js';
+import { packState, unpackState, PACK_VERSION, READABLE_PACK_VERSIONS, type ClientStateValue } from './client.pack.js';
 import type { ClientContext, ClientEvent, ClientFact, MachineEvent } from './client.types.js';
 
 export type { ClientFact, ClientEvent, ClientContext } from './client.types.js';
@@ -22,6 +22,14 @@ export { clientMachine } from './client.machine.js';
 
 /** Bumped whenever the machine's meaning or the packed format changes (then replay instead of restoring). */
 export const MACHINE_VERSION = `client-${PACK_VERSION}.1`;
+
+/**
+ * Whether a snapshot stored by machine `version` can be restored: this
+ * version's, or an older one whose packed form still unpacks to the same
+ * meaning (client-1.1: the same machine before operator overrides).
+ */
+export const canRestore = (version: string): boolean =>
+  version === MACHINE_VERSION || READABLE_PACK_VERSIONS.some((v) => version === `client-${v}.1`);
 
 export type ClientSnapshot = SnapshotFrom<typeof clientMachine>;
 
@@ -125,10 +133,10 @@ export function stateName(snapshot: ClientSnapshot): string {
   return v.standing === 'ok' ? v.lifecycle : v.standing;
 }
 
-/** Whether the client can be dropped from memory at `at`: not while a ban or quarantine is active. */
+/** Whether the client can be dropped from memory at `at`: not while a ban, a quarantine or an operator's override is active. */
 export function isForgettable(snapshot: ClientSnapshot, at: number): boolean {
   const c = snapshot.context;
-  return !(c.bannedUntil > at) && !(c.quarantinedUntil > at);
+  return !(c.bannedUntil > at) && !(c.quarantinedUntil > at) && c.override === null;
 }
 
 /** The compact string form of a snapshot (see client.pack.ts). */

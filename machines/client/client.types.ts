@@ -3,7 +3,7 @@
  * names, enriched by the shell), the facts it emits (PascalCase, past tense,
  * data only) and its context.
  */
-import type { ResolvedPolicy, AclVerdict, Credentials } from '../../src/domain/policy.types.js';
+import type { ResolvedPolicy, AclVerdict, Credentials, Rate } from '../../src/domain/policy.types.js';
 import type { Decision, ReasonCode } from '../../src/domain/decision.js';
 
 /** Connection identity built by the shell: `${node}|${peerhost}|${peerport || sockport}`. */
@@ -25,7 +25,38 @@ export type ClientEvent =
   | ({ type: 'admin.ban'; untilAt: number; reason: string } & At)
   | ({ type: 'admin.unban' } & At)
   | ({ type: 'admin.quarantine'; untilAt: number; reason: string } & At)
-  | ({ type: 'admin.release' } & At);
+  | ({ type: 'admin.release' } & At)
+  /** Sets the operator's override (replacing any previous one): limits over the policy's, shadow or enforce. */
+  | ({ type: 'admin.override'; limits?: LimitsOverride; shadow?: boolean; reason: string } & At)
+  | ({ type: 'admin.clear_override' } & At);
+
+/** The operator's commands (src/admin/): each is journaled as its own record. */
+export type AdminEvent = Extract<ClientEvent, { type: `admin.${string}` }>;
+
+/**
+ * Limits an operator sets over the client's policy, merged as a policy entry
+ * merges over the default (docs/POLICY.md): `null` removes a limit
+ * ("infinity"); a rate without its burst gets the burst of its own rate.
+ */
+export interface LimitsOverride {
+  readonly messagesRate?: Rate | null;
+  readonly messagesBurst?: number | null;
+  readonly bytesRate?: Rate | null;
+  readonly bytesBurst?: number | null;
+  readonly maxPayload?: number | null;
+  readonly maxSubscriptions?: number | null;
+}
+
+/** An operator's override, kept in the context: applied over whatever policy each event carries. */
+export interface ClientOverride {
+  readonly limits?: LimitsOverride;
+  /** true: answer as in shadow mode; false: enforce; absent: the policy's mode. */
+  readonly shadow?: boolean;
+  /** The operator's reason (clipped). */
+  readonly note: string;
+  /** Event time it was set at. */
+  readonly since: number;
+}
 
 export type ClientEventType = ClientEvent['type'];
 
@@ -45,7 +76,8 @@ export type StaleWhy =
   | 'duplicate' // repeats what the machine already knows
   | 'not_banned' // admin.unban without an active ban
   | 'not_quarantined' // admin.release without an active quarantine
-  | 'already_expired'; // admin.ban / admin.quarantine with an `untilAt` in the past
+  | 'already_expired' // admin.ban / admin.quarantine with an `untilAt` in the past
+  | 'no_override'; // admin.clear_override without an override
 
 /** Reason codes that count as violations toward quarantine. */
 export type ViolationCode = Extract<
@@ -76,6 +108,10 @@ export type ClientFact =
   | Fact<'BanLifted', { by: 'expiry' | 'admin'; until: number }>
   | Fact<'ClientQuarantined', { until: number; reason: 'violations' | 'override'; note: string; violations: number }>
   | Fact<'QuarantineLifted', { by: 'expiry' | 'admin'; until: number }>
+  /** An operator's override was set (`limits`/`shadow` present when the override has them). */
+  | Fact<'OverrideSet', { note: string; limits?: LimitsOverride; shadow?: boolean }>
+  /** `note`: the reason of the override that was cleared. */
+  | Fact<'OverrideCleared', { by: 'admin'; note: string }>
   /** `count`: violations now in the window; quarantine when it exceeds `max` (all 0 when the policy has no quarantine). */
   | Fact<'ViolationRecorded', { code: ViolationCode; count: number; max: number; windowMs: number }>
   | Fact<'AuthenticationRefused', { conn: ConnKey; code: ReasonCode; shadowed: boolean }>
@@ -140,4 +176,6 @@ export interface ClientContext {
   readonly last: Decision | undefined;
   /** The newest violations, newest last (at most `RECENT_VIOLATIONS`). */
   readonly recent: readonly RecentViolation[];
+  /** The operator's override of limits and mode (null: none). */
+  readonly override: ClientOverride | null;
 }

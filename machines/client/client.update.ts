@@ -3,6 +3,8 @@
  * `(context, event) => partial context`. The machine wraps them in `assign`;
  * the fast path (client.fast.ts) applies the same functions the same way
  * (`Object.assign({}, context, partial)`, as XState's `assign` does).
+ * Valued hooks are judged by `effectivePolicy` (the event's policy with the
+ * operator's override from the context on top).
  */
 import {
   MAX_UNTIL,
@@ -10,6 +12,7 @@ import {
   authorizeVerdict,
   clockOf,
   connectsAfter,
+  effectivePolicy,
   finalDecision,
   MAX_TRACKED_SUBSCRIPTIONS,
   publishVerdict,
@@ -40,6 +43,7 @@ export const INITIAL_CONTEXT: ClientContext = {
   counters: ZERO,
   last: undefined,
   recent: [],
+  override: null,
 };
 
 // One-entry memo: a guard, the action after it (and the fast path) ask for the same verdict.
@@ -53,13 +57,13 @@ export function verdictOf(ctx: ClientContext, event: MachineEvent): Verdict | un
   let v: Verdict | undefined;
   switch (event.type) {
     case 'client.authenticate':
-      v = authenticateVerdict(ctx, event.policy, event.credentials, clockOf(ctx, event.at));
+      v = authenticateVerdict(ctx, effectivePolicy(ctx, event.policy), event.credentials, clockOf(ctx, event.at));
       break;
     case 'client.authorize':
-      v = authorizeVerdict(ctx, event, clockOf(ctx, event.at));
+      v = authorizeVerdict(ctx, event, clockOf(ctx, event.at), effectivePolicy(ctx, event.policy));
       break;
     case 'message.publish':
-      v = publishVerdict(ctx, event, clockOf(ctx, event.at));
+      v = publishVerdict(ctx, event, clockOf(ctx, event.at), effectivePolicy(ctx, event.policy));
       break;
     default:
       v = undefined;
@@ -94,6 +98,7 @@ export function assignPatch(c: ClientContext, p: Partial<ClientContext>): Client
     counters: p.counters === undefined ? c.counters : p.counters,
     last: p.last === undefined ? c.last : p.last,
     recent: p.recent === undefined ? c.recent : p.recent,
+    override: p.override === undefined ? c.override : p.override,
   };
 }
 
@@ -122,7 +127,12 @@ export const updates = {
     const now = clockOf(c, e.at);
     return { lastAt: now, conn: e.conn, fresh: false, connects: connectsAfter(c, e.policy, now), counters: count(c.counters, 'connects') };
   },
-  banForFlapping: (c, e) => ({ bannedUntil: Math.min(clockOf(c, e.at) + banMsOf(e), MAX_UNTIL), banKind: 'flapping', banNote: '', connects: [] }),
+  banForFlapping: (c, e) => ({
+    bannedUntil: Math.min(clockOf(c, e.at) + banMsOf(e), MAX_UNTIL),
+    banKind: 'flapping',
+    banNote: '',
+    connects: [],
+  }),
   becomeConnected: (c, e) => ({ lastAt: clockOf(c, e.at), conn: connOf(e), live: connOf(e) }),
   becomeDisconnected: (c, e) => ({ lastAt: clockOf(c, e.at), conn: connOf(e), live: '' }),
   dropLive: (c, e) => ({ lastAt: clockOf(c, e.at), live: '' }),
@@ -157,7 +167,7 @@ export const updates = {
     const v = verdictOf(c, e);
     const lastAt = clockOf(c, e.at);
     if (!v || !('policy' in e)) return { lastAt };
-    return { lastAt, last: finalDecision(e.policy, v) };
+    return { lastAt, last: finalDecision(effectivePolicy(c, e.policy), v) };
   },
   allowPublish: (c, e) => {
     const v = verdictOf(c, e) as PublishVerdict | undefined;
@@ -167,7 +177,7 @@ export const updates = {
       lastAt,
       msgTat: v.msgTat,
       byteTat: v.byteTat,
-      last: finalDecision(e.policy, v),
+      last: finalDecision(effectivePolicy(c, e.policy), v),
       counters: count(c.counters, 'publishesAllowed', e.bytes),
     };
   },
@@ -175,6 +185,6 @@ export const updates = {
     const v = verdictOf(c, e);
     const lastAt = clockOf(c, e.at);
     if (!v || e.type !== 'message.publish') return { lastAt };
-    return { lastAt, last: finalDecision(e.policy, v), counters: count(c.counters, 'publishesDenied') };
+    return { lastAt, last: finalDecision(effectivePolicy(c, e.policy), v), counters: count(c.counters, 'publishesDenied') };
   },
 } satisfies Record<string, Update>;

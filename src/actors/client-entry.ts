@@ -58,19 +58,22 @@ export class ClientEntry {
   /**
    * Queue `prepare` (async, may fail) then the step, behind everything already
    * queued. `then` runs synchronously right after the step (journal append).
+   * The mailbox moves on once the step ran: what `then` returns (an answer
+   * waiting for the journal) is not waited for here, so a recovery queued
+   * behind it (client-writer.ts) can settle it.
    */
   enqueue<T>(prepare: () => Promise<ClientEvent> | ClientEvent, then: (r: StepResult, e: ClientEvent) => T | Promise<T>): Promise<T> {
     if (this.pending++ === 0) this.hooks.busy(this);
-    const run: Promise<T> = this.#tail.then(async () => {
+    const stepped = this.#tail.then(async () => {
       const event = await prepare();
       const result = this.applyNow(event);
-      return then(result, event);
+      return { answer: then(result, event) };
     });
-    this.#tail = run.then(
+    this.#tail = stepped.then(
       () => this.#done(),
       () => this.#done(),
     );
-    return run;
+    return stepped.then((s) => s.answer);
   }
 
   /** Queue a task (loading the client from the journal) behind everything already queued. */

@@ -8,8 +8,8 @@
  * or a promise. Only a password check (async KDF) queues; everything after it
  * for that client waits behind it, keeping per-client arrival order.
  */
-import type { ClientEvent } from '../../machines/client/client.types.js';
-import { MACHINE_VERSION, initialSnapshot, packSnapshot, step, stateName, unpackSnapshot } from '../../machines/client/client.step.js';
+import type { AdminEvent, ClientEvent, ClientFact } from '../../machines/client/client.types.js';
+import { canRestore, initialSnapshot, packSnapshot, step, stateName, unpackSnapshot, type ClientSnapshot } from '../../machines/client/client.step.js';
 import type { ClientEntry, StepResult } from '../actors/client-entry.js';
 import type { Registry } from '../actors/registry.js';
 import { decision, type Decision } from '../domain/decision.js';
@@ -20,11 +20,13 @@ import type { Dispatcher, ProviderLoaded, ProviderUnloaded } from '../edge/edge.
 import type { JournalPort } from '../journal/journal.js';
 import { AppendTimeoutError, ConflictError } from '../journal/journal-errors.js';
 import { recordOf, type RecordOptions } from '../journal/record.js';
+import type { JournalRecord } from '../journal/journal.js';
 import type { Logger } from '../observability/logger.js';
 import type { CredentialChecker } from '../policy/users.js';
 import { resolvePolicy, type PolicySet } from '../policy/policy-set.js';
 import { connKeyOf, isFromClient, toClientEvent, type Prepared } from './client-event.js';
 import { DecisionLog } from './decision-log.js';
+import { ClientWriter, NO_DECISION, type WriterCounters } from './client-writer.js';
 import { storeInput } from './stored-input.js';
 import { BrokerNodes } from './broker-nodes.js';
 
@@ -36,12 +38,24 @@ export interface HookServiceDeps {
   readonly policies: () => PolicySet;
   readonly credentials: CredentialChecker;
   readonly log: Logger;
+  /** Told of every step's facts (the EMQX link kicks a client on `ClientBanned` / `ClientQuarantined`). Must not throw. */
+  readonly onFacts?: (clientId: string, facts: readonly ClientFact[]) => void;
+}
+
+/** What an operator's command did (`HookService.command`). */
+export interface CommandResult {
+  readonly event: AdminEvent;
+  readonly facts: readonly ClientFact[];
+  /** The client's state name and snapshot after the command. */
+  readonly state: string;
+  readonly snapshot: ClientSnapshot;
 }
 
 export class HookService implements Dispatcher {
   readonly nodes = new BrokerNodes();
   readonly #deps: HookServiceDeps;
   readonly #decisions: DecisionLog;
+  readonly #writer: ClientWriter;
   readonly #recordOptions: RecordOptions;
   /** Clients with a reload from the journal queued (after a failed durable append). */
   readonly #reloading = new WeakSet<ClientEntry>();
@@ -50,6 +64,12 @@ export class HookService implements Dispatcher {
     this.#deps = deps;
     this.#recordOptions = deps.record ?? {};
     this.#decisions = new DecisionLog(deps.log);
+    this.#writer = new ClientWriter(deps.journal, deps.log, this.#recordFor);
+  }
+
+  /** Conflict recoveries and redone steps (cluster figures). */
+  get writerCounters(): WriterCounters {
+    return this.#writer.counters;
   }
 
   decide(event: ValuedEvent, deadline: number): Decision | Promise<Decision> {
@@ -133,7 +153,7 @@ export class HookService implements Dispatcher {
     try {
       const loaded = await this.#deps.journal.load(entry.clientId);
       const snap = loaded?.snapshot;
-      if (snap && snap.machineVersion === MACHINE_VERSION) entry.snapshot = unpackSnapshot(snap.packed);
+      if (snap && canRestore(snap.machineVersion)) entry.snapshot = unpackSnapshot(snap.packed);
       else if (snap)
         this.#deps.log.warn(
           { clientId: entry.clientId, machineVersion: snap.machineVersion },
@@ -203,28 +223,18 @@ export class HookService implements Dispatcher {
    */
   #record(entry: ClientEntry, hook: HookEvent, event: ClientEvent, r: StepResult, deadline?: number): Decision | Promise<Decision> {
     const d = r.decision;
-    const conn = 'conn' in event ? event.conn : connKeyOfHook(hook);
+    if (r.facts.length > 0) this.#deps.onFacts?.(entry.clientId, r.facts);
+    if (d) this.#decisions.observe(entry.clientId, hook.type, d);
+    if (this.#writer.fenced) return this.#writer.write(entry, hook, event, r, deadline);
     const journal = this.#deps.journal;
     // Only a persistent journal is replayed or loaded: the memory ring keeps neither input nor snapshot.
     const persistent = journal.kind !== 'memory';
-    const record = recordOf(
-      hook,
-      {
-        clientId: entry.clientId,
-        state: stateName(r.snapshot),
-        facts: r.facts,
-        decision: d,
-        conn,
-        input: persistent ? storeInput(event, entry.policyRevision) : undefined,
-      },
-      this.#recordOptions,
-    );
-    const ack = journal.append(record, persistent ? { snapshot: packSnapshot(r.snapshot), ...(deadline ? { deadline } : {}) } : undefined);
+    const record = this.#recordFor(entry, hook, event, r);
+    const ack = journal.append(record, persistent ? { snapshot: () => packSnapshot(r.snapshot), ...(deadline ? { deadline } : {}) } : undefined);
     if (!d) {
       ack?.catch((err: unknown) => this.#deps.log.warn({ err, clientId: entry.clientId, hook: hook.type }, 'journal append failed'));
       return NO_DECISION;
     }
-    this.#decisions.observe(entry.clientId, hook.type, d);
     return ack === undefined
       ? d
       : ack.then(
@@ -235,6 +245,21 @@ export class HookService implements Dispatcher {
           },
         );
   }
+
+  /** The journal record of a step. */
+  readonly #recordFor = (entry: ClientEntry, hook: HookEvent, event: ClientEvent, r: StepResult): JournalRecord =>
+    recordOf(
+      hook,
+      {
+        clientId: entry.clientId,
+        state: stateName(r.snapshot),
+        facts: r.facts,
+        decision: r.decision,
+        conn: 'conn' in event ? event.conn : connKeyOfHook(hook),
+        input: this.#deps.journal.kind !== 'memory' ? storeInput(event, entry.policyRevision) : undefined,
+      },
+      this.#recordOptions,
+    );
 
   /**
    * A durable append that conflicted or timed out fences the client in the
@@ -250,9 +275,51 @@ export class HookService implements Dispatcher {
       return this.#load(entry);
     });
   }
+
+  /**
+   * An operator's command (src/admin/). `plan` runs in the client's mailbox,
+   * after everything queued before it, with the client's current state and
+   * the time, and returns the admin event to apply (undefined: nothing to
+   * do). The event is stepped and journaled durably; resolves once stored.
+   * When another instance moved the client on (conflict, or a timeout that
+   * may have landed), the client is loaded again and planned again (3 tries).
+   * `note` is journaled as the reason of events without their own.
+   */
+  command(clientId: string, plan: (snapshot: ClientSnapshot, at: number) => AdminEvent | undefined, note = ''): Promise<CommandResult | undefined> {
+    const entry = this.#entry(clientId);
+    let result: CommandResult | undefined;
+    const run = async (): Promise<void> => {
+      for (let attempt = 1; ; attempt++) {
+        const before = entry.snapshot;
+        const event = plan(before, Date.now());
+        if (!event) return;
+        const r = entry.applyNow(event);
+        const persistent = this.#deps.journal.kind !== 'memory';
+        const reason = 'reason' in event ? event.reason : note;
+        const record: JournalRecord = {
+          ...{ clientId, at: event.at, hook: event.type, node: '', state: stateName(r.snapshot), facts: r.facts },
+          ...(reason ? { detail: { reason } } : {}),
+          ...(persistent ? { input: storeInput(event, entry.policyRevision) } : {}),
+        };
+        try {
+          await this.#deps.journal.append(record, { durable: true, ...(persistent ? { snapshot: packSnapshot(r.snapshot) } : {}) });
+        } catch (err) {
+          const moved = err instanceof ConflictError || err instanceof AppendTimeoutError;
+          entry.snapshot = before; // not stored (or unknown): as if it never ran, until the journal says otherwise
+          if (moved) await this.#load(entry);
+          if (moved && attempt < 3) continue;
+          throw err;
+        }
+        this.#deps.log.info({ clientId, command: event.type, facts: r.facts.map((f) => f.type), state: stateName(r.snapshot) }, 'operator command');
+        if (r.facts.length > 0) this.#deps.onFacts?.(clientId, r.facts);
+        result = { event, facts: r.facts, state: stateName(r.snapshot), snapshot: r.snapshot };
+        return;
+      }
+    };
+    return entry.enqueueTask(run).then(() => result);
+  }
 }
 
-const NO_DECISION = decision('ignore', { code: 'default', policy: '-', detail: 'notification' });
 
 function connKeyOfHook(hook: HookEvent): string | undefined {
   switch (hook.type) {

@@ -82,4 +82,34 @@ export interface EdgeOptions {
    * not throw or block (the message bridge enqueues here).
    */
   readonly answered?: (event: ValuedEvent, decision: Decision) => void;
+  /** Counting and timing per hook and generation (src/observability/metrics.ts); none: not measured. */
+  readonly meters?: EdgeMeters;
+  /** What the standard gRPC health service (`grpc.health.v1.Health`) reports; absent: not served. */
+  readonly health?: ServingState;
+}
+
+/**
+ * Counters and timings of one hook of one generation, resolved once when the
+ * handlers are built, so the hot path only bumps fields of a known object.
+ */
+export interface HookMeter {
+  /** A call answered (valued) or processed (notification); `startedAt` is `performance.now()` at arrival. */
+  done(startedAt: number): void;
+  /** The decision actually answered to a valued hook (fallbacks included). */
+  decided(decision: Decision): void;
+  /** The caller cancelled (or its deadline passed) before the answer. */
+  cancelled(): void;
+  /** The request could not be decoded. */
+  undecodable(): void;
+}
+
+export interface EdgeMeters {
+  meter(hook: HookName, generation: Generation): HookMeter;
+}
+
+/** Whether the server is serving, and a way to hear of changes (for gRPC health Watch). */
+export interface ServingState {
+  serving(): boolean;
+  /** Returns the unsubscribe function. */
+  onChange(listener: () => void): () => void;
 }

@@ -16,42 +16,55 @@ import type { Generation, NotificationEvent, ValuedEvent } from '../domain/hook-
 import * as d from './decode.js';
 import { decodeProviderLoaded, decodeProviderUnloaded } from './decode-provider.js';
 import { hookSpecsFor, unknownHooks } from './hook-specs.js';
+import type { HookMeter } from './edge.types.js';
 import { answerValued, type EdgeContext } from './valued-call.js';
 import type { WireLoadedResponse, WireRequest, WireValuedResponse } from './wire.types.js';
 
-type Rpc = { readonly valued: false; readonly decode: d.Decoder<NotificationEvent> } | { readonly valued: true; readonly decode: d.Decoder<ValuedEvent> };
-const notify = (decode: d.Decoder<NotificationEvent>): Rpc => ({ valued: false, decode });
-const valued = (decode: d.Decoder<ValuedEvent>): Rpc => ({ valued: true, decode });
+type Rpc =
+  | { readonly hook: NotificationEvent['type']; readonly valued: false; readonly decode: d.Decoder<NotificationEvent> }
+  | { readonly hook: ValuedEvent['type']; readonly valued: true; readonly decode: d.Decoder<ValuedEvent> };
+const notify = (hook: NotificationEvent['type'], decode: d.Decoder<NotificationEvent>): Rpc => ({ hook, valued: false, decode });
+const valued = (hook: ValuedEvent['type'], decode: d.Decoder<ValuedEvent>): Rpc => ({ hook, valued: true, decode });
 
 const COMMON: Readonly<Record<string, Rpc>> = {
-  OnClientConnect: notify(d.decodeClientConnect),
-  OnClientConnack: notify(d.decodeClientConnack),
-  OnClientConnected: notify(d.decodeClientConnected),
-  OnClientDisconnected: notify(d.decodeClientDisconnected),
-  OnClientAuthenticate: valued(d.decodeClientAuthenticate),
-  OnClientSubscribe: notify(d.decodeClientSubscribe),
-  OnClientUnsubscribe: notify(d.decodeClientUnsubscribe),
-  OnSessionCreated: notify(d.decodeSessionCreated),
-  OnSessionSubscribed: notify(d.decodeSessionSubscribed),
-  OnSessionUnsubscribed: notify(d.decodeSessionUnsubscribed),
-  OnSessionResumed: notify(d.decodeSessionResumed),
-  OnSessionDiscarded: notify(d.decodeSessionDiscarded),
-  OnSessionTerminated: notify(d.decodeSessionTerminated),
-  OnMessagePublish: valued(d.decodeMessagePublish),
-  OnMessageDelivered: notify(d.decodeMessageDelivered),
-  OnMessageDropped: notify(d.decodeMessageDropped),
-  OnMessageAcked: notify(d.decodeMessageAcked),
+  OnClientConnect: notify('client.connect', d.decodeClientConnect),
+  OnClientConnack: notify('client.connack', d.decodeClientConnack),
+  OnClientConnected: notify('client.connected', d.decodeClientConnected),
+  OnClientDisconnected: notify('client.disconnected', d.decodeClientDisconnected),
+  OnClientAuthenticate: valued('client.authenticate', d.decodeClientAuthenticate),
+  OnClientSubscribe: notify('client.subscribe', d.decodeClientSubscribe),
+  OnClientUnsubscribe: notify('client.unsubscribe', d.decodeClientUnsubscribe),
+  OnSessionCreated: notify('session.created', d.decodeSessionCreated),
+  OnSessionSubscribed: notify('session.subscribed', d.decodeSessionSubscribed),
+  OnSessionUnsubscribed: notify('session.unsubscribed', d.decodeSessionUnsubscribed),
+  OnSessionResumed: notify('session.resumed', d.decodeSessionResumed),
+  OnSessionDiscarded: notify('session.discarded', d.decodeSessionDiscarded),
+  OnSessionTerminated: notify('session.terminated', d.decodeSessionTerminated),
+  OnMessagePublish: valued('message.publish', d.decodeMessagePublish),
+  OnMessageDelivered: notify('message.delivered', d.decodeMessageDelivered),
+  OnMessageDropped: notify('message.dropped', d.decodeMessageDropped),
+  OnMessageAcked: notify('message.acked', d.decodeMessageAcked),
 };
-const V2_NAMES = { OnClientAuthorize: valued(d.decodeClientAuthorize), OnSessionTakenover: notify(d.decodeSessionTakenover) };
+const V2_NAMES = {
+  OnClientAuthorize: valued('client.authorize', d.decodeClientAuthorize),
+  OnSessionTakenover: notify('session.takenover', d.decodeSessionTakenover),
+};
 
 /** Every event RPC of a generation (all but OnProvider(Un)Loaded). */
 export const RPCS: Readonly<Record<Generation, Readonly<Record<string, Rpc>>>> = {
-  v1: { ...COMMON, OnClientCheckAcl: valued(d.decodeClientAuthorize), OnSessionTakeovered: notify(d.decodeSessionTakenover) },
+  v1: {
+    ...COMMON,
+    OnClientCheckAcl: valued('client.authorize', d.decodeClientAuthorize),
+    OnSessionTakeovered: notify('session.takenover', d.decodeSessionTakenover),
+  },
   v2: { ...COMMON, ...V2_NAMES },
   v3: { ...COMMON, ...V2_NAMES },
 };
 
 const EMPTY_SUCCESS = Object.freeze({});
+
+/** The meter of an edge started without metrics. */
+const NO_METER: HookMeter = { done: () => undefined, decided: () => undefined, cancelled: () => undefined, undecodable: () => undefined };
 
 export function hookProviderHandlers(generation: Generation, ctx: EdgeContext): UntypedServiceImplementation {
   const { dispatcher, options, log } = ctx;
@@ -90,34 +103,44 @@ export function hookProviderHandlers(generation: Generation, ctx: EdgeContext): 
     }
   };
 
-  const notification = (rpc: string, decode: d.Decoder<NotificationEvent>): handleUnaryCall<WireRequest, object> => (call, callback) => {
-    const at = Date.now();
-    callback(null, EMPTY_SUCCESS);
-    const decoded = decode(call.request, at, generation);
-    if (!decoded.ok) {
-      log.warn({ rpc, generation, field: decoded.error.field }, `undecodable ${rpc} answered OK and dropped: ${decoded.error.problem}`);
-      return;
-    }
-    try {
-      dispatcher.notify(decoded.value);
-    } catch (err) {
-      log.error({ err, rpc }, 'dispatcher.notify threw');
-    }
-  };
+  const notification =
+    (rpc: string, decode: d.Decoder<NotificationEvent>, meter: HookMeter): handleUnaryCall<WireRequest, object> =>
+    (call, callback) => {
+      const startedAt = performance.now();
+      const at = Date.now();
+      callback(null, EMPTY_SUCCESS);
+      const decoded = decode(call.request, at, generation);
+      if (!decoded.ok) {
+        meter.undecodable();
+        log.warn({ rpc, generation, field: decoded.error.field }, `undecodable ${rpc} answered OK and dropped: ${decoded.error.problem}`);
+        return;
+      }
+      try {
+        dispatcher.notify(decoded.value);
+      } catch (err) {
+        log.error({ err, rpc }, 'dispatcher.notify threw');
+      }
+      meter.done(startedAt);
+    };
 
-  const valuedCall = (rpc: string, decode: d.Decoder<ValuedEvent>): handleUnaryCall<WireRequest, WireValuedResponse> => (call, callback) => {
-    const decoded = decode(call.request, Date.now(), generation);
-    if (!decoded.ok) {
-      log.warn({ rpc, generation, field: decoded.error.field }, `undecodable ${rpc} refused: ${decoded.error.problem}`);
-      callback({ code: status.INVALID_ARGUMENT, details: `${rpc}: ${decoded.error.problem}` });
-      return;
-    }
-    answerValued(ctx, rpc, decoded.value, call, callback);
-  };
+  const valuedCall =
+    (rpc: string, decode: d.Decoder<ValuedEvent>, meter: HookMeter): handleUnaryCall<WireRequest, WireValuedResponse> =>
+    (call, callback) => {
+      const startedAt = performance.now();
+      const decoded = decode(call.request, Date.now(), generation);
+      if (!decoded.ok) {
+        meter.undecodable();
+        log.warn({ rpc, generation, field: decoded.error.field }, `undecodable ${rpc} refused: ${decoded.error.problem}`);
+        callback({ code: status.INVALID_ARGUMENT, details: `${rpc}: ${decoded.error.problem}` });
+        return;
+      }
+      answerValued(ctx, rpc, decoded.value, call, callback, meter, startedAt);
+    };
 
   const impl: UntypedServiceImplementation = { OnProviderLoaded: onLoaded, OnProviderUnloaded: onUnloaded };
   for (const [rpc, spec] of Object.entries(RPCS[generation])) {
-    impl[rpc] = spec.valued ? valuedCall(rpc, spec.decode) : notification(rpc, spec.decode);
+    const meter = options.meters?.meter(spec.hook, generation) ?? NO_METER;
+    impl[rpc] = spec.valued ? valuedCall(rpc, spec.decode, meter) : notification(rpc, spec.decode, meter);
   }
   return impl;
 }

@@ -1,7 +1,8 @@
 /**
  * The gRPC edge: ONE grpc-js server on one port serving
  * `emqx.exhook.v1.HookProvider` (EMQX 4.x), `emqx.exhook.v2.HookProvider`
- * (5.0–5.8) and `emqx.exhook.v3.HookProvider` (5.9+), over h2c or TLS.
+ * (5.0–5.8) and `emqx.exhook.v3.HookProvider` (5.9+), over h2c or TLS, and
+ * the standard `grpc.health.v1.Health` when given a serving state.
  *
  * Connections from EMQX are long-lived and mostly idle: each node opens
  * `pool_size` HTTP/2 connections and gun PINGs every 60 s with no calls in
@@ -14,6 +15,7 @@ import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import type { Dispatcher, EdgeOptions, TlsOptions } from './edge.types.js';
 import { hookProviderHandlers } from './handlers.js';
+import { healthService, healthServiceDefinition } from './health-service.js';
 import { GENERATIONS, hookProviderService } from './proto.js';
 import type { EdgeContext } from './valued-call.js';
 
@@ -61,6 +63,8 @@ export async function startEdge(options: EdgeOptions, dispatcher: Dispatcher, lo
   const server = new grpc.Server(serverOptions(options));
   const ctx: EdgeContext = { options, dispatcher, log: log.child({ component: 'edge' }) };
   for (const generation of GENERATIONS) server.addService(hookProviderService(generation), hookProviderHandlers(generation, ctx));
+  const health = options.health ? healthService(options.health) : undefined;
+  if (health) server.addService(healthServiceDefinition(), health.handlers);
 
   const address = addressOf(options.host, options.port);
   const port = await new Promise<number>((resolve, reject) => {
@@ -87,6 +91,7 @@ export async function startEdge(options: EdgeOptions, dispatcher: Dispatcher, lo
         server.forceShutdown();
         settle();
       }, Math.max(0, graceMs));
+      health?.endWatches();
       server.tryShutdown(settle);
     }));
 

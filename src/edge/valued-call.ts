@@ -11,7 +11,7 @@ import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { decision, type Decision, type ReasonCode } from '../domain/decision.js';
 import { clientIdOf, type ValuedEvent } from '../domain/hook-event.js';
-import type { Dispatcher, EdgeOptions } from './edge.types.js';
+import type { Dispatcher, EdgeOptions, HookMeter } from './edge.types.js';
 import { encodeValued } from './encode.js';
 import type { WireRequest, WireValuedResponse } from './wire.types.js';
 
@@ -46,6 +46,9 @@ export function answerValued(
   event: ValuedEvent,
   call: Call,
   callback: sendUnaryData<WireValuedResponse>,
+  meter: HookMeter,
+  /** `performance.now()` at arrival, for the latency histogram. */
+  startedAt: number,
 ): void {
   const { options, log } = ctx;
   const deadline = deadlineFor(event.at, options.deadlines.valuedMs, call.getDeadline());
@@ -64,7 +67,10 @@ export function answerValued(
     }
   };
   const tell = (): void => {
-    if (sent === undefined || !options.answered) return;
+    meter.done(startedAt);
+    if (sent === undefined) return;
+    meter.decided(sent);
+    if (!options.answered) return;
     try {
       options.answered(event, sent);
     } catch (err) {
@@ -98,6 +104,7 @@ export function answerValued(
   const onCancelled = (): void => {
     done = true;
     clearTimeout(timer);
+    meter.cancelled();
   };
   const timer = setTimeout(
     () => {

@@ -43,7 +43,11 @@ export async function writeCheckpoint(dir: string, seq: number, entries: readonl
   await fh.close();
   await rename(tmp, join(dir, CHECKPOINT_FILE));
   const dfh = await open(dir, 'r').catch(() => undefined);
-  if (dfh) await dfh.sync().catch(() => undefined).finally(() => dfh.close());
+  if (dfh)
+    await dfh
+      .sync()
+      .catch(() => undefined)
+      .finally(() => dfh.close());
 }
 
 /** Load the checkpoint into `onEntry`; returns its position (0 when there is none). */

@@ -26,6 +26,7 @@ import { acquireLock, releaseLock } from './dir-lock.js';
 import { decodeEntry, encodeRecord } from './events.js';
 import {
   isDurableByDefault,
+  packedSnapshot,
   type AppendAck,
   type AppendOptions,
   type CommonJournalOptions,
@@ -218,7 +219,7 @@ export class EmbeddedJournal implements JournalPort {
     }
     const seq = ++this.#seq;
     const snapshot: StoredSnapshot | undefined =
-      opts.snapshot !== undefined ? { machineVersion: this.#machineVersion, packed: opts.snapshot } : undefined;
+      opts.snapshot !== undefined ? { machineVersion: this.#machineVersion, packed: packedSnapshot(opts.snapshot) as string } : undefined;
     const prev = this.#index.note(record.clientId, seq, snapshot);
     this.#appended++;
     if (!this.#store) {
@@ -460,7 +461,11 @@ export class EmbeddedJournal implements JournalPort {
    * Every indexed client with a snapshot, least recently written first: the
    * registry's bulk restore after a restart (load() per client also works).
    */
-  *snapshots(): IterableIterator<{ readonly clientId: string; readonly seq: number; readonly snapshot: StoredSnapshot & { readonly seq: number } }> {
+  *snapshots(): IterableIterator<{
+    readonly clientId: string;
+    readonly seq: number;
+    readonly snapshot: StoredSnapshot & { readonly seq: number };
+  }> {
     for (const e of this.#index.entries()) {
       if (e.snapSeq > 0 && e.packed !== undefined) {
         yield { clientId: e.clientId, seq: e.lastSeq, snapshot: { seq: e.snapSeq, machineVersion: e.machineVersion, packed: e.packed } };
@@ -540,7 +545,6 @@ export class EmbeddedJournal implements JournalPort {
     }
   }
 }
-
 
 /** Cheap pre-filter of a client's lines: the CloudEvent `subject` as serialized. */
 function subjectFilter(clientId: string): (line: string) => boolean {

@@ -7,12 +7,12 @@
  * field needs a `.v2` type.
  */
 import type { Decision, Outcome } from '../domain/decision.js';
-import { HOOK_NAMES, type HookName } from '../domain/hook-event.js';
+import { RECORD_HOOKS, type RecordHook } from '../domain/admin-command.js';
 import type { JournalEntry, JournalFact, JournalRecord, RecordDetail, StoredInput, StoredSnapshot } from './journal.js';
 
 export const EVENT_TYPE_PREFIX = 'io.hookwarden';
 export const SCHEMA_VERSION = 1;
-export type Category = 'client' | 'session' | 'message' | 'decision';
+export type Category = 'client' | 'session' | 'message' | 'decision' | 'admin';
 
 /** Hook → `<category>.<name>` of its event (past tense: what happened). */
 export const HOOK_KINDS = {
@@ -35,18 +35,25 @@ export const HOOK_KINDS = {
   'message.delivered': ['message', 'delivered'],
   'message.acked': ['message', 'acked'],
   'message.dropped': ['message', 'dropped'],
-} as const satisfies Record<HookName, readonly [Category, string]>;
+  // operator commands (src/admin/)
+  'admin.ban': ['admin', 'banned'],
+  'admin.unban': ['admin', 'unbanned'],
+  'admin.quarantine': ['admin', 'quarantined'],
+  'admin.release': ['admin', 'released'],
+  'admin.override': ['admin', 'override_set'],
+  'admin.clear_override': ['admin', 'override_cleared'],
+} as const satisfies Record<RecordHook, readonly [Category, string]>;
 
 /** Outcome → name of the derived decision event. */
 export const DECISION_KINDS = { allow: 'allowed', deny: 'denied', ignore: 'ignored' } as const satisfies Record<Outcome, string>;
 
-type HookKind = (typeof HOOK_KINDS)[HookName];
+type HookKind = (typeof HOOK_KINDS)[RecordHook];
 /** `<category>.<name>` of any event hookwarden emits, e.g. `client.connected`, `decision.denied`. */
 export type FeedKind = `${HookKind[0]}.${HookKind[1]}` | `decision.${(typeof DECISION_KINDS)[Outcome]}`;
 
 /** Every feed kind, hook events first. */
 export const FEED_KINDS: readonly FeedKind[] = [
-  ...HOOK_NAMES.map((h) => `${HOOK_KINDS[h][0]}.${HOOK_KINDS[h][1]}` as FeedKind),
+  ...RECORD_HOOKS.map((h) => `${HOOK_KINDS[h][0]}.${HOOK_KINDS[h][1]}` as FeedKind),
   ...Object.values(DECISION_KINDS).map((n) => `decision.${n}` as FeedKind),
 ];
 
@@ -54,9 +61,9 @@ export const FEED_KINDS: readonly FeedKind[] = [
 export const eventType = (kind: FeedKind): string => `${EVENT_TYPE_PREFIX}.${kind}.v${SCHEMA_VERSION}`;
 
 const KIND_OF_TYPE = new Map<string, FeedKind>(FEED_KINDS.map((k) => [eventType(k), k]));
-const HOOK_OF_KIND = new Map<string, HookName>(HOOK_NAMES.map((h) => [`${HOOK_KINDS[h][0]}.${HOOK_KINDS[h][1]}`, h]));
+const HOOK_OF_KIND = new Map<string, RecordHook>(RECORD_HOOKS.map((h) => [`${HOOK_KINDS[h][0]}.${HOOK_KINDS[h][1]}`, h]));
 
-export const kindOfHook = (hook: HookName): FeedKind => `${HOOK_KINDS[hook][0]}.${HOOK_KINDS[hook][1]}` as FeedKind;
+export const kindOfHook = (hook: RecordHook): FeedKind => `${HOOK_KINDS[hook][0]}.${HOOK_KINDS[hook][1]}` as FeedKind;
 
 /** A CloudEvents 1.0 document in structured JSON mode. */
 export interface CloudEvent<D> {
@@ -75,7 +82,7 @@ export interface CloudEvent<D> {
 export type HookEventData = RecordDetail & {
   readonly clientId: string;
   readonly at: number;
-  readonly hook: HookName;
+  readonly hook: RecordHook;
   readonly node: string;
   readonly conn?: string;
   readonly state: string;
@@ -95,7 +102,16 @@ export type DecisionEventData = Omit<HookEventData, 'facts' | 'payload' | 'decis
 export type HookwardenEvent = CloudEvent<HookEventData>;
 export type DecisionEvent = CloudEvent<DecisionEventData>;
 
-const iso = (at: number): string => new Date(Number.isFinite(at) && Math.abs(at) < 8.64e15 ? at : 0).toISOString();
+let isoAt = Number.NaN;
+let isoText = '';
+/** RFC 3339 time of an epoch-ms instant; the last one is remembered (records of one millisecond share it). */
+const iso = (at: number): string => {
+  if (at !== isoAt) {
+    isoText = new Date(Number.isFinite(at) && Math.abs(at) < 8.64e15 ? at : 0).toISOString();
+    isoAt = at;
+  }
+  return isoText;
+};
 
 /** The CloudEvent of a record. `id` must be unique per record (it is the dedup key). */
 export function toCloudEvent(record: JournalRecord, id: string, source: string): HookwardenEvent {
@@ -155,7 +171,8 @@ export function fromCloudEvent(ev: unknown): { record: JournalRecord; id: string
   const hook = kind ? HOOK_OF_KIND.get(kind) : undefined;
   const d = ev.data;
   if (!hook || !isObj(d)) return undefined;
-  if (typeof d.clientId !== 'string' || typeof d.at !== 'number' || typeof d.node !== 'string' || typeof d.state !== 'string') return undefined;
+  if (typeof d.clientId !== 'string' || typeof d.at !== 'number' || typeof d.node !== 'string' || typeof d.state !== 'string')
+    return undefined;
   if (!Array.isArray(d.facts)) return undefined;
   const detail: Obj = {};
   let hasDetail = false;
@@ -182,7 +199,7 @@ export function fromCloudEvent(ev: unknown): { record: JournalRecord; id: string
   return { record, id: ev.id, source: ev.source };
 }
 
-const TYPE_OF_HOOK = new Map<string, string>(HOOK_NAMES.map((h) => [h, eventType(kindOfHook(h))]));
+const TYPE_OF_HOOK = new Map<string, string>(RECORD_HOOKS.map((h) => [h, eventType(kindOfHook(h))]));
 
 /**
  * Hot path: the stored entry of a record, serialized directly. Byte for byte
@@ -190,7 +207,19 @@ const TYPE_OF_HOOK = new Map<string, string>(HOOK_NAMES.map((h) => [h, eventType
  * holds them equal) without building the envelope objects.
  * `sourceJson` is `JSON.stringify(source)`, computed once per journal.
  */
-export function encodeRecord(record: JournalRecord, id: string, sourceJson: string, snapshot: StoredSnapshot | undefined, seq?: number): string {
+export function encodeRecord(
+  record: JournalRecord,
+  id: string,
+  sourceJson: string,
+  snapshot: StoredSnapshot | undefined,
+  seq?: number,
+): string {
+  const head = seq === undefined ? '{"v":1,"event":' : `{"v":1,"seq":${seq},"event":`;
+  return `${head}${encodeEvent(record, id, sourceJson)}${encodeSnapshotTail(snapshot)}}`;
+}
+
+/** The CloudEvent JSON of a record (`toCloudEvent`, serialized directly). */
+export function encodeEvent(record: JournalRecord, id: string, sourceJson: string): string {
   const data: Record<string, unknown> = { clientId: record.clientId, at: record.at, hook: record.hook, node: record.node };
   if (record.conn !== undefined) data.conn = record.conn;
   data.state = record.state;
@@ -199,10 +228,20 @@ export function encodeRecord(record: JournalRecord, id: string, sourceJson: stri
   if (record.decision) data.decision = record.decision;
   data.facts = record.facts;
   if (record.input) data.input = record.input;
-  let out = seq === undefined ? '{"v":1,"event":{"specversion":"1.0","id":' : `{"v":1,"seq":${seq},"event":{"specversion":"1.0","id":`;
-  out += `${JSON.stringify(id)},"source":${sourceJson},"type":"${TYPE_OF_HOOK.get(record.hook) ?? ''}","time":"${iso(record.at)}","subject":${JSON.stringify(record.clientId)},"datacontenttype":"application/json","data":${JSON.stringify(data)}}`;
-  if (snapshot) out += `,"snapshot":{"machineVersion":${JSON.stringify(snapshot.machineVersion)},"packed":${JSON.stringify(snapshot.packed)}}`;
-  return `${out}}`;
+  return `{"specversion":"1.0","id":${JSON.stringify(id)},"source":${sourceJson},"type":"${TYPE_OF_HOOK.get(record.hook) ?? ''}","time":"${iso(record.at)}","subject":${JSON.stringify(record.clientId)},"datacontenttype":"application/json","data":${JSON.stringify(data)}}`;
+}
+
+const encodeSnapshotTail = (snapshot: StoredSnapshot | undefined): string =>
+  snapshot ? `,"snapshot":{"machineVersion":${JSON.stringify(snapshot.machineVersion)},"packed":${JSON.stringify(snapshot.packed)}}` : '';
+
+/**
+ * A batch entry: several records of ONE client stored as one NATS message
+ * (`{ v, events: [...], snapshot? }`), oldest first; the snapshot is the
+ * client's state after the last of them. `events` are `encodeEvent` strings.
+ * A batch of one is written as a plain entry (`encodeRecord`).
+ */
+export function encodeBatch(events: readonly string[], snapshot: StoredSnapshot | undefined): string {
+  return `{"v":1,"events":[${events.join(',')}]${encodeSnapshotTail(snapshot)}}`;
 }
 
 /** The stored form of one record: `{ v, seq?, event, snapshot? }` (schemas/journal-entry.v1.json). */
@@ -227,6 +266,17 @@ export function encodeEntry(event: HookwardenEvent, snapshot: StoredSnapshot | u
 
 /** Parse one stored entry; `seq` overrides the stored one (NATS). Undefined when unreadable or of an unknown type. */
 export function decodeEntry(text: string, seq?: number): JournalEntry | undefined {
+  const all = decodeEntries(text, seq);
+  return all?.length === 1 ? all[0] : undefined;
+}
+
+/**
+ * Parse a stored message: a plain entry (one record) or a batch entry
+ * (several records of one client, all at position `seq`; the snapshot goes
+ * with the last). Undefined when unreadable; records of types this version
+ * does not know are left out (a newer writer may add types).
+ */
+export function decodeEntries(text: string, seq?: number): JournalEntry[] | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -236,14 +286,20 @@ export function decodeEntry(text: string, seq?: number): JournalEntry | undefine
   if (!isObj(parsed)) return undefined;
   const position = seq ?? parsed.seq;
   if (typeof position !== 'number') return undefined;
-  const ev = fromCloudEvent(parsed.event);
-  if (!ev) return undefined;
   const s = parsed.snapshot;
   const snapshot =
     isObj(s) && typeof s.packed === 'string' && typeof s.machineVersion === 'string'
       ? { machineVersion: s.machineVersion, packed: s.packed }
       : undefined;
-  return { seq: position, id: ev.id, source: ev.source, record: ev.record, ...(snapshot ? { snapshot } : {}) };
+  const docs = Array.isArray(parsed.events) ? (parsed.events as unknown[]) : parsed.event !== undefined ? [parsed.event] : [];
+  const out: JournalEntry[] = [];
+  docs.forEach((doc, i) => {
+    const ev = fromCloudEvent(doc);
+    if (!ev) return;
+    const last = i === docs.length - 1;
+    out.push({ seq: position, id: ev.id, source: ev.source, record: ev.record, ...(snapshot && last ? { snapshot } : {}) });
+  });
+  return out.length > 0 ? out : undefined;
 }
 
 /** One event the feed publishes for a journal entry. */

@@ -14,14 +14,22 @@
  *
  * Run it in one instance (or a few: the dedup window absorbs the overlap).
  */
-import { DeliverPolicy, headers, type JetStreamClient, type JetStreamManager } from 'nats';
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import type { SubjectNames } from './client-key.js';
-import { decodeEntry, feedEventsOf, type FeedKind } from './events.js';
+import { decodeEntries, feedEventsOf, type FeedEvent, type FeedKind } from './events.js';
+import { encodedHeaders, JsAppender } from './js-appender.js';
+import type { JournalEntry } from './journal.js';
 import { ensureStream, type EnsureResult } from './nats-setup.js';
 
 export interface FeedOptions {
-  /** Run the projector in this instance (default true). Streams are ensured either way. */
-  readonly project?: boolean;
+  /**
+   * Run the projector in this instance: true (default), false, or `'lease'`: only while this
+   * instance holds the cluster's projector lease (feed-lease.ts), so one instance projects.
+   * Streams are ensured either way.
+   */
+  readonly project?: boolean | 'lease';
+  /** Lifetime of the projector lease (default 9 s; renewed every third of it). */
+  readonly leaseTtlMs?: number;
   /** Feed stream name (default `HOOKWARDEN_FEED`). */
   readonly stream?: string;
   /** Feed retention (default 24 h). */
@@ -36,6 +44,8 @@ export interface FeedOptions {
 export const FEED_DEFAULTS = { stream: 'HOOKWARDEN_FEED', maxAgeMs: 24 * 3600 * 1000, window: 128, duplicateWindowMs: 120_000 } as const;
 
 export interface ProjectorDeps {
+  /** Feed publishes go out on this connection (one ack inbox, batched per turn). */
+  readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly journalStream: string;
@@ -55,11 +65,13 @@ interface Resume {
 }
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
 export class FeedProjector {
   readonly #deps: ProjectorDeps;
   readonly #feedStream: string;
   readonly #exclude: ReadonlySet<string>;
+  readonly #publisher: JsAppender;
   #stopped = false;
   #stop: (() => void) | undefined;
   #loop: Promise<void> | undefined;
@@ -71,6 +83,7 @@ export class FeedProjector {
     this.#deps = deps;
     this.#feedStream = deps.feed.stream ?? FEED_DEFAULTS.stream;
     this.#exclude = new Set(deps.feed.exclude ?? []);
+    this.#publisher = new JsAppender(deps.nc);
   }
 
   /** Create or check the feed stream. */
@@ -117,6 +130,7 @@ export class FeedProjector {
     this.#stopped = true;
     this.#stop?.();
     await this.#loop;
+    this.#publisher.close();
   }
 
   async #run(): Promise<void> {
@@ -177,26 +191,24 @@ export class FeedProjector {
     try {
       for await (const m of iter) {
         if (failure) break;
-        const entry = decodeEntry(decoder.decode(m.data), m.seq);
-        const pubs: Promise<unknown>[] = [];
-        if (entry) {
-          const events = feedEventsOf(entry, this.#exclude);
-          events.forEach((fe, part) => {
-            if (m.seq === from.seq && part < from.skipParts) return;
-            const h = headers();
-            h.set('Content-Type', 'application/cloudevents+json');
-            h.set('Hw-Journal-Seq', String(m.seq));
-            h.set('Hw-Part', String(part));
-            h.set('Hw-Parts', String(events.length));
-            pubs.push(
-              js.publish(names.feed(fe.category, fe.name, entry.record.clientId), JSON.stringify(fe.event), {
-                msgID: `${m.seq}:${part}`,
-                headers: h,
-                timeout: this.#deps.apiTimeoutMs,
-              }),
-            );
-          });
+        // a message holds one record or a batch of one client's records: its feed events are numbered as parts
+        const events: { fe: FeedEvent; entry: JournalEntry }[] = [];
+        for (const entry of decodeEntries(decoder.decode(m.data), m.seq) ?? []) {
+          for (const fe of feedEventsOf(entry, this.#exclude)) events.push({ fe, entry });
         }
+        const pubs: Promise<unknown>[] = [];
+        events.forEach(({ fe, entry }, part) => {
+          if (m.seq === from.seq && part < from.skipParts) return;
+          const h = encodedHeaders([
+            ['Content-Type', 'application/cloudevents+json'],
+            ['Hw-Journal-Seq', String(m.seq)],
+            ['Hw-Part', String(part)],
+            ['Hw-Parts', String(events.length)],
+            ['Nats-Msg-Id', `${m.seq}:${part}`],
+          ]);
+          const subject = names.feed(fe.category, fe.name, entry.record.clientId);
+          pubs.push(this.#publisher.publishWith(subject, encoder.encode(JSON.stringify(fe.event)), h, this.#deps.apiTimeoutMs));
+        });
         this.#published += pubs.length;
         const item = { seq: m.seq, done: pubs.length === 0, acked: undefined as Promise<void> | undefined };
         if (pubs.length > 0) {

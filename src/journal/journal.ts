@@ -17,7 +17,8 @@
  * go to `onError`). See docs/EVENTS.md §Durability for each adapter's rule.
  */
 import type { Decision } from '../domain/decision.js';
-import { VALUED_HOOKS, type HookName } from '../domain/hook-event.js';
+import type { RecordHook } from '../domain/admin-command.js';
+import { VALUED_HOOKS } from '../domain/hook-event.js';
 import type { JournalError } from './journal-errors.js';
 
 /**
@@ -72,7 +73,8 @@ export interface JournalRecord {
   readonly clientId: string;
   /** Epoch ms, stamped by the edge when the hook arrived. */
   readonly at: number;
-  readonly hook: HookName;
+  /** The EMQX hook, or the operator's command (`admin.*`, src/domain/admin-command.ts). */
+  readonly hook: RecordHook;
   /** EMQX node that sent the hook (`meta.node`, "" before EMQX 4.3.14). */
   readonly node: string;
   /** Connection identity `node|peerhost|port`, when the hook has one. */
@@ -127,8 +129,11 @@ export interface AppendOptions {
    * decision (a valued hook), false otherwise (a notification, buffered).
    */
   readonly durable?: boolean;
-  /** The client's packed snapshot after this record. Attach it to make `load` one read. */
-  readonly snapshot?: string;
+  /**
+   * The client's packed snapshot after this record. Attach it to make `load` one read. A function
+   * is called only when the snapshot is written (NATS packs just the last record's of a batch).
+   */
+  readonly snapshot?: string | (() => string);
   /**
    * NATS: epoch ms by which a durable append must be acknowledged; past it
    * the promise rejects with `AppendTimeoutError` (the record may still
@@ -137,6 +142,14 @@ export interface AppendOptions {
    * (its write happens in the same event-loop turn) and ignores it.
    */
   readonly deadline?: number;
+  /** The record's id (CloudEvent `id`, NATS dedup key), unique per record; default: the journal makes one. */
+  readonly id?: string;
+  /**
+   * NATS: return a promise for a notification too (settled when stored or failed), so the caller
+   * can redo records that conflicted. A tracked notification that fails is rejected, not reported
+   * to `onError`. Other adapters ignore it (their notifications cannot conflict).
+   */
+  readonly track?: boolean;
 }
 
 export interface AppendAck {
@@ -155,6 +168,8 @@ export interface LoadedClient {
   readonly after: readonly JournalEntry[];
   /** False when records after the snapshot were no longer available (evicted from memory or retention). */
   readonly complete: boolean;
+  /** NATS: ids of the records in the client's newest message (tells a writer whether its timed-out append landed). */
+  readonly newestIds?: readonly string[];
 }
 
 export interface JournalStats {
@@ -234,3 +249,6 @@ export interface JournalPort {
 /** Whether a record is durable by default: a valued hook, or any record carrying a decision. */
 export const isDurableByDefault = (record: JournalRecord): boolean =>
   record.decision !== undefined || (VALUED_HOOKS as readonly string[]).includes(record.hook);
+
+/** The packed snapshot an append carries, packing it now if it was given as a function. */
+export const packedSnapshot = (s: AppendOptions['snapshot']): string | undefined => (typeof s === 'function' ? s() : s);

@@ -17,6 +17,7 @@ import type {
   JournalStats,
   LoadedClient,
 } from './journal.js';
+import { packedSnapshot } from './journal.js';
 import { RecordIds, sourceOf } from './record-ids.js';
 
 export interface MemoryJournalOptions extends CommonJournalOptions {
@@ -57,7 +58,7 @@ export class MemoryJournal implements JournalPort {
     const slot = this.#seq++ % this.#capacity;
     this.#records[slot] = record;
     this.#ids[slot] = this.#idGen.next();
-    this.#snapshots[slot] = opts?.snapshot;
+    this.#snapshots[slot] = packedSnapshot(opts?.snapshot);
     return undefined;
   }
 

@@ -48,7 +48,13 @@ export function natsConnectionOptions(o: NatsConnectOptions): ConnectionOptions 
       throw new JournalError('EXH_JOURNAL_SETUP', `cannot read the NATS ${what} ${file}: ${(err as Error).message}`, { cause: err });
     }
   };
-  const servers = typeof o.servers === 'string' ? o.servers.split(',').map((s) => s.trim()).filter(Boolean) : [...o.servers];
+  const servers =
+    typeof o.servers === 'string'
+      ? o.servers
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [...o.servers];
   const opts: ConnectionOptions = {
     servers,
     name: o.name ?? 'hookwarden',

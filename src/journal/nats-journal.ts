@@ -28,12 +28,15 @@
 import { LRUCache } from 'lru-cache';
 import { type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { subjectNames, type SubjectNames } from './client-key.js';
-import { decodeEntry, encodeRecord } from './events.js';
+import { encodeBatch, encodeEvent } from './events.js';
+import { hostname } from 'node:os';
+import { FeedLease } from './feed-lease.js';
 import { FeedProjector, type FeedOptions } from './feed-projector.js';
 import { JsAppender, type AppendAckWire } from './js-appender.js';
 import { NatsJournalReader } from './nats-reader.js';
 import {
   isDurableByDefault,
+  packedSnapshot,
   type AppendAck,
   type AppendOptions,
   type CommonJournalOptions,
@@ -73,6 +76,12 @@ export interface NatsJournalOptions extends CommonJournalOptions {
   readonly apiTimeoutMs?: number;
   /** How long a notification is retried before it is dropped (default 30 s). */
   readonly notificationTimeoutMs?: number;
+  /**
+   * How long a notification waits for company before it is sent (default 20 ms; 0: at once). A
+   * client's records that queue up meanwhile (its next valued hook included) leave as one batch
+   * message. A crash loses at most the notifications of this interval plus those in flight.
+   */
+  readonly notificationDelayMs?: number;
   /** Records queued or in flight over all clients before notifications are dropped (default 100 000). */
   readonly maxPending?: number;
   /** Idle clients whose newest position is remembered (default 200 000). */
@@ -89,17 +98,23 @@ export const NATS_DEFAULTS = {
   apiTimeoutMs: 800,
   appendTimeoutMs: 1500,
   notificationTimeoutMs: 30_000,
+  notificationDelayMs: 20,
   maxPending: 100_000,
   cursorCacheSize: 200_000,
 } as const;
 
 interface Item {
   readonly id: string;
-  readonly body: Uint8Array;
+  /** The record's CloudEvent JSON (`encodeEvent`). */
+  readonly event: string;
+  /** The client's snapshot after this record, packed when it is written (only the last of a batch is). */
+  readonly snapshot: AppendOptions['snapshot'];
   readonly record: JournalRecord;
   readonly deadline: number;
   readonly resolve?: (ack: AppendAck) => void;
   readonly reject?: (err: Error) => void;
+  /** A tracked notification: has a promise but does not make the batch urgent. */
+  readonly notification?: true;
 }
 
 interface Chain {
@@ -107,8 +122,14 @@ interface Chain {
   readonly subject: string;
   lastSeq: number;
   fenced: boolean;
+  /** A publish loop is running for this chain. */
+  running: boolean;
   readonly queue: Item[];
 }
+
+/** Records and bytes of one batch message (well under NATS's default 1 MB max_payload). */
+const MAX_BATCH_RECORDS = 64;
+const MAX_BATCH_BYTES = 256 * 1024;
 
 const encoder = new TextEncoder();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -139,8 +160,14 @@ export class NatsJournal implements JournalPort {
   readonly #machineVersion: string;
   readonly #apiTimeoutMs: number;
   readonly #chains = new Map<string, Chain>();
+  /** Chains holding only notifications, waiting for `notificationDelayMs`. */
+  readonly #held = new Set<Chain>();
+  #holdTimer: NodeJS.Timeout | undefined;
+  readonly #delayMs: number;
+  #maxBatchBytes = MAX_BATCH_BYTES;
   readonly #cursors: LRUCache<string, number>;
   #projector: FeedProjector | undefined;
+  #lease: FeedLease | undefined;
   #closed = false;
   /** Past close()'s grace period: in-flight appends give up. */
   #stopped = false;
@@ -158,6 +185,9 @@ export class NatsJournal implements JournalPort {
     this.#jsm = jsm;
     this.#opts = opts;
     this.#apiTimeoutMs = opts.apiTimeoutMs ?? NATS_DEFAULTS.apiTimeoutMs;
+    this.#delayMs = opts.notificationDelayMs ?? NATS_DEFAULTS.notificationDelayMs;
+    const maxPayload = nc.info?.max_payload;
+    if (maxPayload !== undefined && maxPayload > 0) this.#maxBatchBytes = Math.min(MAX_BATCH_BYTES, Math.floor(maxPayload / 2));
     this.#js = nc.jetstream({ timeout: this.#apiTimeoutMs });
     this.#appender = new JsAppender(nc);
     this.names = subjectNames(opts.prefix ?? NATS_DEFAULTS.prefix);
@@ -197,22 +227,48 @@ export class NatsJournal implements JournalPort {
       const notes = [...(await ensureStream(setupJsm, journalSpec)).notes];
       if (feed) notes.push(...(await FeedProjector.ensureFeedStream(setupJsm, names, feed)).notes);
       const j = new NatsJournal(nc, own, jsm, opts, notes);
-      if (feed && feed.project !== false) {
-        j.#projector = FeedProjector.start({
+      if (feed && feed.project === 'lease') {
+        j.#lease = await FeedLease.start({
           js: j.#js,
-          jsm,
-          journalStream: stream,
-          names,
-          feed,
-          apiTimeoutMs,
-          onError: (err) => j.#background(err, 'feed projection'),
+          prefix: opts.prefix ?? NATS_DEFAULTS.prefix,
+          holder: `${opts.instance ?? hostname()}/${j.#ids.boot}`,
+          ...(feed.leaseTtlMs ? { ttlMs: feed.leaseTtlMs } : {}),
+          onChange: (held) => (held ? j.#startProjector(stream, names, feed) : void j.#stopProjector()),
+          onError: (err) => j.#background(err, 'feed projector lease'),
         });
+      } else if (feed && feed.project !== false) {
+        j.#startProjector(stream, names, feed);
       }
       return j;
     } catch (err) {
       if (own) await nc.close().catch(() => undefined);
       throw err;
     }
+  }
+
+  #startProjector(journalStream: string, names: SubjectNames, feed: FeedOptions): void {
+    if (this.#projector || this.#closed) return;
+    this.#projector = FeedProjector.start({
+      nc: this.#nc,
+      js: this.#js,
+      jsm: this.#jsm,
+      journalStream,
+      names,
+      feed,
+      apiTimeoutMs: this.#apiTimeoutMs,
+      onError: (err) => this.#background(err, 'feed projection'),
+    });
+  }
+
+  async #stopProjector(): Promise<void> {
+    const p = this.#projector;
+    this.#projector = undefined;
+    await p?.stop();
+  }
+
+  /** Whether this instance runs the feed projector now (with `project: 'lease'`, while it holds the lease). */
+  get projecting(): boolean {
+    return this.#projector !== undefined;
   }
 
   /** The running feed projector of this instance, if any. */
@@ -226,8 +282,9 @@ export class NatsJournal implements JournalPort {
 
   append(record: JournalRecord, opts: AppendOptions = {}): Promise<AppendAck> | undefined {
     const durable = opts.durable ?? isDurableByDefault(record);
+    const promised = durable || opts.track === true;
     const clientId = record.clientId;
-    if (this.#closed) return this.#refuse(durable, new JournalClosedError(), record);
+    if (this.#closed) return this.#refuse(promised, new JournalClosedError(), record);
     let chain = this.#chains.get(clientId);
     if (!chain) {
       const cursor = this.#cursors.get(clientId);
@@ -235,7 +292,7 @@ export class NatsJournal implements JournalPort {
       const lastSeq = cursor === undefined ? 0 : fenced ? -cursor - 1 : cursor;
       if (fenced) {
         return this.#refuse(
-          durable,
+          promised,
           new ConflictError(
             clientId,
             lastSeq,
@@ -244,72 +301,129 @@ export class NatsJournal implements JournalPort {
           record,
         );
       }
-      chain = { clientId, subject: this.names.journal(clientId), lastSeq, fenced: false, queue: [] };
+      chain = { clientId, subject: this.names.journal(clientId), lastSeq, fenced: false, running: false, queue: [] };
+      this.#chains.set(clientId, chain);
     }
     if (!durable && this.#pending >= (this.#opts.maxPending ?? NATS_DEFAULTS.maxPending)) {
       return this.#refuse(
-        false,
+        opts.track === true,
         new JournalError('EXH_JOURNAL_OVERLOAD', `more than ${this.#pending} records are waiting for NATS: notification dropped`),
         record,
       );
     }
-    const snapshot: StoredSnapshot | undefined =
-      opts.snapshot !== undefined ? { machineVersion: this.#machineVersion, packed: opts.snapshot } : undefined;
-    const id = this.#ids.next();
-    const body = encoder.encode(encodeRecord(record, id, this.#sourceJson, snapshot));
+    const snapshot = opts.snapshot;
+    const id = opts.id ?? this.#ids.next();
+    const event = encodeEvent(record, id, this.#sourceJson);
     const now = Date.now();
     this.#appended++;
     this.#pending++;
     let promise: Promise<AppendAck> | undefined;
     if (durable) {
       const deadline = opts.deadline ?? now + (this.#opts.appendTimeoutMs ?? NATS_DEFAULTS.appendTimeoutMs);
-      promise = new Promise<AppendAck>((resolve, reject) => chain.queue.push({ id, body, record, deadline, resolve, reject }));
+      promise = new Promise<AppendAck>((resolve, reject) => chain.queue.push({ id, event, snapshot, record, deadline, resolve, reject }));
     } else {
-      chain.queue.push({ id, body, record, deadline: now + (this.#opts.notificationTimeoutMs ?? NATS_DEFAULTS.notificationTimeoutMs) });
+      const deadline = now + (this.#opts.notificationTimeoutMs ?? NATS_DEFAULTS.notificationTimeoutMs);
+      if (opts.track) {
+        promise = new Promise<AppendAck>((resolve, reject) =>
+          chain.queue.push({ id, event, snapshot, record, deadline, resolve, reject, notification: true }),
+        );
+      } else chain.queue.push({ id, event, snapshot, record, deadline });
     }
-    if (!this.#chains.has(clientId)) {
-      this.#chains.set(clientId, chain);
-      void this.#run(chain);
+    if (!chain.running) {
+      if (durable || this.#delayMs <= 0) this.#start(chain);
+      else this.#hold(chain);
     }
     return promise;
   }
 
-  #refuse(durable: boolean, err: JournalError, record: JournalRecord): Promise<AppendAck> | undefined {
-    if (durable) return Promise.reject(err);
+  /** Keep a chain of notifications for up to `notificationDelayMs`, so they leave together with what follows. */
+  #hold(chain: Chain): void {
+    this.#held.add(chain);
+    this.#holdTimer ??= setTimeout(() => {
+      this.#holdTimer = undefined;
+      this.#releaseHeld();
+    }, this.#delayMs);
+  }
+
+  #releaseHeld(): void {
+    for (const chain of this.#held) this.#start(chain);
+  }
+
+  #start(chain: Chain): void {
+    this.#held.delete(chain);
+    chain.running = true;
+    void this.#run(chain);
+  }
+
+  #refuse(promised: boolean, err: JournalError, record: JournalRecord): Promise<AppendAck> | undefined {
+    if (promised) return Promise.reject(err);
     this.#dropped++;
     this.#opts.onError?.(err, record.clientId, [record]);
     return undefined;
   }
 
-  /** Publish the chain's records one after the other until its queue is empty. */
+  /**
+   * Publish the chain's records until its queue is empty: everything queued
+   * when a publish starts leaves as one message (a batch when several), the
+   * next publish starts when it is acknowledged. Notifications that queue up
+   * behind are held again unless a durable record is among them.
+   */
   async #run(chain: Chain): Promise<void> {
+    let held = false;
     try {
       while (chain.queue.length > 0) {
-        const item = chain.queue[0] as Item;
+        const n = this.#batchSize(chain.queue);
+        const batch = chain.queue.slice(0, n);
+        const last = batch[n - 1] as Item;
+        const packed = packedSnapshot(last.snapshot);
+        const snapshot = packed !== undefined ? { machineVersion: this.#machineVersion, packed } : undefined;
+        const body = encoder.encode(encodeBatch(n === 1 ? [last.event] : batch.map((i) => i.event), snapshot));
         let ack: AppendAckWire;
         try {
-          ack = await this.#publish(chain, item);
+          ack = await this.#publish(chain, batch[0] as Item, body);
         } catch (err) {
           this.#failChain(
             chain,
+            n,
             err instanceof JournalError ? err : new JournalError('EXH_JOURNAL_WRITE', (err as Error).message, { cause: err }),
           );
           return;
         }
-        chain.queue.shift();
-        this.#pending--;
-        this.#stored++;
+        chain.queue.splice(0, n);
+        this.#pending -= n;
+        this.#stored += n;
         chain.lastSeq = ack.seq;
-        item.resolve?.({ seq: ack.seq, duplicate: ack.duplicate });
+        for (const item of batch) item.resolve?.({ seq: ack.seq, duplicate: ack.duplicate });
+        const flushing = this.#closed || this.#idle.length > 0;
+        if (chain.queue.length > 0 && this.#delayMs > 0 && !flushing && chain.queue.every((i) => !i.resolve || i.notification)) {
+          held = true;
+          return;
+        }
       }
     } finally {
-      this.#chains.delete(chain.clientId);
-      this.#cursors.set(chain.clientId, chain.fenced ? fencedCursor(chain.lastSeq) : chain.lastSeq);
+      chain.running = false;
+      if (held) this.#hold(chain);
+      else {
+        this.#chains.delete(chain.clientId);
+        this.#cursors.set(chain.clientId, chain.fenced ? fencedCursor(chain.lastSeq) : chain.lastSeq);
+      }
       if (this.#pending === 0) for (const wake of this.#idle.splice(0)) wake();
     }
   }
 
-  async #publish(chain: Chain, item: Item): Promise<AppendAckWire> {
+  /** How many queued records go into the next message. */
+  #batchSize(queue: readonly Item[]): number {
+    let bytes = 0;
+    let n = 0;
+    for (const item of queue) {
+      bytes += item.event.length + 1;
+      if (n > 0 && (n >= MAX_BATCH_RECORDS || bytes > this.#maxBatchBytes)) break;
+      n++;
+    }
+    return n;
+  }
+
+  async #publish(chain: Chain, item: Item, body: Uint8Array): Promise<AppendAckWire> {
     let lastErr: unknown;
     for (;;) {
       if (this.#nc.isClosed() || this.#stopped) throw new JournalClosedError('the NATS connection is closed');
@@ -329,7 +443,7 @@ export class NatsJournal implements JournalPort {
       try {
         return await this.#appender.publish(
           chain.subject,
-          item.body,
+          body,
           item.id,
           chain.lastSeq,
           Math.max(1, Math.min(remaining, this.#apiTimeoutMs)),
@@ -354,8 +468,8 @@ export class NatsJournal implements JournalPort {
     }
   }
 
-  /** Reject the failed record and everything queued behind it; fence the client until `load()`. */
-  #failChain(chain: Chain, err: JournalError): void {
+  /** Reject the failed message's records (`inBatch`) and everything queued behind; fence the client until `load()`. */
+  #failChain(chain: Chain, inBatch: number, err: JournalError): void {
     chain.fenced = true;
     const failed = chain.queue.splice(0);
     this.#pending -= failed.length;
@@ -363,7 +477,7 @@ export class NatsJournal implements JournalPort {
     failed.forEach((item, i) => {
       const behind = `an earlier append of client ${JSON.stringify(chain.clientId)} failed (${err.message}); load() it again`;
       const e =
-        i === 0
+        i < inBatch
           ? err
           : err instanceof AppendTimeoutError
             ? new AppendTimeoutError(chain.clientId, `not acknowledged in time: ${behind}`, { cause: err })
@@ -391,7 +505,14 @@ export class NatsJournal implements JournalPort {
     }
     if (last.entry?.snapshot) {
       this.#rearm(clientId, last.seq);
-      return { clientId, seq: last.seq, snapshot: { seq: last.seq, ...last.entry.snapshot }, after: [], complete: true };
+      return {
+        clientId,
+        seq: last.seq,
+        snapshot: { seq: last.seq, ...last.entry.snapshot },
+        after: [],
+        complete: true,
+        newestIds: last.ids,
+      };
     }
     // slow path: the newest record has no snapshot; read the client's retained history
     const history = await this.#reader.history(subject, last.seq, Number.POSITIVE_INFINITY);
@@ -411,6 +532,7 @@ export class NatsJournal implements JournalPort {
       ...(snapEntry?.snapshot ? { snapshot: { seq: snapEntry.seq, ...snapEntry.snapshot } } : {}),
       after: history.slice(snapAt + 1),
       complete: snapEntry !== undefined || history.length < maxPerSubject,
+      newestIds: last.ids,
     };
   }
 
@@ -443,7 +565,9 @@ export class NatsJournal implements JournalPort {
   /** Resolves when every record appended so far is acknowledged or dropped. */
   flush(): Promise<void> {
     if (this.#pending === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
+    const done = new Promise<void>((resolve) => this.#idle.push(resolve));
+    this.#releaseHeld();
+    return done;
   }
 
   stats(): JournalStats {
@@ -464,8 +588,11 @@ export class NatsJournal implements JournalPort {
     this.#closed = true;
     const graceMs = this.#opts.appendTimeoutMs ?? NATS_DEFAULTS.appendTimeoutMs;
     await Promise.race([this.flush(), sleep(graceMs)]);
-    await this.#projector?.stop();
+    await this.#lease?.stop();
+    await this.#stopProjector();
     this.#stopped = true;
+    clearTimeout(this.#holdTimer);
+    this.#releaseHeld(); // fail fast: the connection is going
     this.#appender.close();
     if (this.#ownConnection) await this.#nc.drain().catch(() => this.#nc.close());
   }

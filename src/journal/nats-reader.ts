@@ -4,7 +4,7 @@
  * known end sequence, with a bounded wait).
  */
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type StoredMsg } from 'nats';
-import { decodeEntry } from './events.js';
+import { decodeEntries } from './events.js';
 import type { JournalEntry } from './journal.js';
 import { JournalError } from './journal-errors.js';
 
@@ -36,18 +36,21 @@ export class NatsJournalReader {
     this.#idleMs = Math.max(2000, apiTimeoutMs * 3);
   }
 
-  /** The newest message on `subject` (decoded when readable); undefined when there is none. */
-  async last(subject: string): Promise<{ seq: number; entry: JournalEntry | undefined } | undefined> {
+  /** The newest message on `subject` (its last record, decoded when readable); undefined when there is none. */
+  async last(subject: string): Promise<{ seq: number; entry: JournalEntry | undefined; ids: string[] } | undefined> {
     try {
       const m = await this.#direct.getMessage(this.#stream, { last_by_subj: subject });
-      return { seq: m.seq, entry: decodeEntry(decoder.decode(m.data), m.seq) };
+      const entries = decodeEntries(decoder.decode(m.data), m.seq) ?? [];
+      return { seq: m.seq, entry: entries.at(-1), ids: entries.map((e) => e.id) };
     } catch (err) {
       if ((err as { code?: unknown }).code === '404') return undefined;
-      throw new JournalError('EXH_JOURNAL_WRITE', `cannot read ${subject} from stream ${this.#stream}: ${(err as Error).message}`, { cause: err });
+      throw new JournalError('EXH_JOURNAL_WRITE', `cannot read ${subject} from stream ${this.#stream}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
-  /** A subject's records up to `endSeq`, keeping the newest `limit`. */
+  /** A subject's records up to message `endSeq`, keeping the newest `limit` records. */
   async history(subject: string, endSeq: number, limit: number): Promise<JournalEntry[]> {
     const out: JournalEntry[] = [];
     for await (const e of this.follow(subject, 0, endSeq)) {
@@ -73,8 +76,8 @@ export class NatsJournalReader {
     try {
       for await (const m of iter) {
         arm();
-        const e = decodeEntry(decoder.decode(m.data), m.seq);
-        if (e) yield e;
+        const entries = decodeEntries(decoder.decode(m.data), m.seq);
+        if (entries) yield* entries;
         if (m.seq >= endSeq || m.info.pending === 0) break;
       }
     } finally {

@@ -51,8 +51,7 @@ export async function jetStreamManager(nc: NatsConnection, apiTimeoutMs: number)
   }
 }
 
-const apiCode = (err: unknown): number | undefined =>
-  (err as { api_error?: { err_code?: number } } | undefined)?.api_error?.err_code;
+const apiCode = (err: unknown): number | undefined => (err as { api_error?: { err_code?: number } } | undefined)?.api_error?.err_code;
 
 /** Create the stream if missing, else check it. A timed-out attempt is retried twice (creation may have happened). */
 export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Promise<EnsureResult> {
@@ -95,7 +94,11 @@ async function ensureOnce(jsm: JetStreamManager, spec: StreamSpec): Promise<Ensu
       const code = apiCode(err);
       if (code === 10058) return ensureOnce(jsm, spec); // created by another instance meanwhile
       if (code === 10065) {
-        throw setupError(spec, `cannot create stream ${spec.name}: its subject ${spec.subject} overlaps another stream's; remove that stream or choose another --nats-prefix`, err);
+        throw setupError(
+          spec,
+          `cannot create stream ${spec.name}: its subject ${spec.subject} overlaps another stream's; remove that stream or choose another --nats-prefix`,
+          err,
+        );
       }
       throw setupError(spec, `cannot create stream ${spec.name}: ${(err as Error).message}`, err);
     }
@@ -111,13 +114,22 @@ export function checkStream(info: StreamInfo, spec: StreamSpec): string[] {
     problems.push(`${what} (fix: ${how})`);
   };
   if (!(c.subjects ?? []).includes(spec.subject)) {
-    fix(`it does not capture ${spec.subject} (subjects: ${(c.subjects ?? []).join(', ') || 'none'})`, `nats stream edit ${spec.name} --subjects '${spec.subject}'`);
+    fix(
+      `it does not capture ${spec.subject} (subjects: ${(c.subjects ?? []).join(', ') || 'none'})`,
+      `nats stream edit ${spec.name} --subjects '${spec.subject}'`,
+    );
   }
   if (c.storage !== StorageType.File) {
-    fix(`storage is ${c.storage}; a memory stream loses the journal when nats-server restarts`, `recreate it with file storage (nats stream rm ${spec.name}; hookwarden creates it)`);
+    fix(
+      `storage is ${c.storage}; a memory stream loses the journal when nats-server restarts`,
+      `recreate it with file storage (nats stream rm ${spec.name}; hookwarden creates it)`,
+    );
   }
   if ((c.num_replicas ?? 1) !== 1) {
-    fix(`it has ${c.num_replicas} replicas; conditional appends are not serialisable on replicated streams before nats-server 2.10 (nats-server issue 4320)`, 'recreate it with 1 replica, or upgrade NATS and re-run the fencing test');
+    fix(
+      `it has ${c.num_replicas} replicas; conditional appends are not serialisable on replicated streams before nats-server 2.10 (nats-server issue 4320)`,
+      'recreate it with 1 replica, or upgrade NATS and re-run the fencing test',
+    );
   }
   if (c.retention !== RetentionPolicy.Limits) {
     fix(`retention is ${c.retention}; records must stay until the limits remove them`, `recreate it with limits retention`);
@@ -127,7 +139,10 @@ export function checkStream(info: StreamInfo, spec: StreamSpec): string[] {
   }
   const dupMs = (c.duplicate_window ?? 0) / 1e6;
   if (dupMs < Math.min(spec.duplicateWindowMs, 10_000)) {
-    fix(`its duplicate window is ${dupMs} ms; retries after a timeout need at least 10 s to be deduplicated`, `nats stream edit ${spec.name} --dupe-window 2m`);
+    fix(
+      `its duplicate window is ${dupMs} ms; retries after a timeout need at least 10 s to be deduplicated`,
+      `nats stream edit ${spec.name} --dupe-window 2m`,
+    );
   }
   if (problems.length > 0) {
     throw new JournalError('EXH_JOURNAL_SETUP', `stream ${spec.name} is not usable by hookwarden:\n  - ${problems.join('\n  - ')}`);

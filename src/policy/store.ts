@@ -62,6 +62,8 @@ export class PolicyStore {
   #poll: NodeJS.Timeout | undefined;
   #watching = false;
   #closed = false;
+  #reloads = 0;
+  #refused = 0;
 
   private constructor(file: string | undefined, log: Logger, set: PolicySet, hash: string | undefined, options: PolicyStoreOptions) {
     this.#file = file;
@@ -92,6 +94,11 @@ export class PolicyStore {
 
   get file(): string | undefined {
     return this.#file;
+  }
+
+  /** Changes applied and files refused since start (for the metrics). */
+  counts(): { readonly reloads: number; readonly refused: number } {
+    return { reloads: this.#reloads, refused: this.#refused };
   }
 
   /** Re-read and validate now (SIGHUP). Invalid: errors logged and returned, the running policy stays. */
@@ -182,6 +189,7 @@ export class PolicyStore {
     this.#lastHash = read.hash;
     const result = 'text' in read ? parsePolicyText(read.text) : { ok: false as const, errors: [readError(read.error)] };
     if (!result.ok) {
+      this.#refused++;
       this.#log.error(
         { file, errors: result.errors, running: this.#set.revision },
         `policy file refused (${result.errors.length} error(s)); the running policy stays:\n${formatErrors(result.errors)}`,
@@ -194,6 +202,7 @@ export class PolicyStore {
       return { ok: true, revision: previous.revision, changed: false };
     }
     this.#set = result.set;
+    this.#reloads++;
     this.#log.info({ file, revision: result.set.revision, previous: previous.revision, needs: result.set.needs }, 'policy reloaded');
     for (const listener of this.#listeners) {
       try {

@@ -3,7 +3,7 @@
  * standing, counters, the policy that applies with its limits, and its last
  * events with their explanations, read from the journal.
  */
-import { MACHINE_VERSION, stateName, step, unpackSnapshot, type ClientSnapshot } from '../../machines/client/client.step.js';
+import { canRestore, stateName, step, unpackSnapshot, type ClientSnapshot } from '../../machines/client/client.step.js';
 import type { ResolvedPolicy } from '../domain/policy.types.js';
 import { parsePolicyRef, restoreInput } from '../core/stored-input.js';
 import type { JournalEntry, JournalPort } from '../journal/journal.js';
@@ -15,6 +15,8 @@ export interface InspectReport {
   readonly clientId: string;
   readonly found: boolean;
   readonly state?: string;
+  /** The lifecycle region's state (`idle`, `connecting`, `connected`, `disconnected`), when a snapshot was found. */
+  readonly lifecycle?: string;
   readonly context?: ClientSnapshot['context'];
   readonly policy?: { readonly name: string; readonly revision: string; readonly resolved?: ResolvedPolicy };
   readonly last: readonly JournalEntry[];
@@ -28,11 +30,11 @@ export async function inspectClient(journal: JournalPort, archive: PolicyArchive
   const lookup = new PolicyLookup(archive);
   await lookup.prefetch(refs.map((r) => parsePolicyRef(r)?.revision ?? ''));
   let snapshot: ClientSnapshot | undefined;
-  if (loaded?.snapshot && loaded.snapshot.machineVersion === MACHINE_VERSION) snapshot = unpackSnapshot(loaded.snapshot.packed);
+  if (loaded?.snapshot && canRestore(loaded.snapshot.machineVersion)) snapshot = unpackSnapshot(loaded.snapshot.packed);
   for (const e of loaded?.after ?? []) {
     const input = e.record.input && restoreInput(e.record.input, lookup.policyOf);
     if (snapshot && input) snapshot = step(snapshot, input).next;
-    else if (e.snapshot?.machineVersion === MACHINE_VERSION) snapshot = unpackSnapshot(e.snapshot.packed);
+    else if (e.snapshot && canRestore(e.snapshot.machineVersion)) snapshot = unpackSnapshot(e.snapshot.packed);
   }
   const ref = refs.length > 0 ? parsePolicyRef(refs[refs.length - 1] as string) : undefined;
   const resolved = ref ? lookup.policyOf(ref.revision, ref.name) : undefined;
@@ -40,7 +42,11 @@ export async function inspectClient(journal: JournalPort, archive: PolicyArchive
   return {
     clientId,
     found: true,
-    ...(snapshot ? { state: stateName(snapshot), context: snapshot.context } : newest ? { state: newest.record.state } : {}),
+    ...(snapshot
+      ? { state: stateName(snapshot), lifecycle: (snapshot.value as { lifecycle: string }).lifecycle, context: snapshot.context }
+      : newest
+        ? { state: newest.record.state }
+        : {}),
     ...(ref ? { policy: { ...ref, ...(resolved ? { resolved } : {}) } } : {}),
     last: recent,
   };
@@ -62,6 +68,8 @@ export function formatInspect(r: InspectReport): string {
       `counters: connects ${k.connects}, publishes allowed ${k.publishesAllowed}, denied ${k.publishesDenied}, bytes ${k.bytesAllowed}, delivered ${k.delivered}, acked ${k.acked}, dropped ${k.dropped}`,
     );
     out.push(`subscriptions: ${c.subscriptions.length ? c.subscriptions.join(', ') : '-'}`);
+    const o = c.override;
+    if (o) out.push(`override: ${JSON.stringify({ limits: o.limits, shadow: o.shadow })} since ${time(o.since)} (${o.note})`);
     if (c.recent.length) out.push(`recent violations: ${c.recent.map((v) => `${v.code} at ${time(v.at)}`).join('; ')}`);
   }
   if (r.policy) {

@@ -6,6 +6,7 @@
  */
 import {
   MACHINE_VERSION,
+  canRestore,
   initialSnapshot,
   packSnapshot,
   stateName,
@@ -103,7 +104,7 @@ export async function replayJournal(journal: JournalPort, archive: PolicyArchive
 }
 
 function storedSnapshot(entry: JournalEntry): ClientSnapshot | undefined {
-  if (entry.snapshot?.machineVersion !== MACHINE_VERSION) return undefined;
+  if (!entry.snapshot || !canRestore(entry.snapshot.machineVersion)) return undefined;
   try {
     return unpackSnapshot(entry.snapshot.packed);
   } catch {

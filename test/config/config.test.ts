@@ -97,6 +97,7 @@ describe('config - journal and NATS', () => {
       prefix: 'hookwarden',
       feed: true,
       feedExclude: ['message.delivered'],
+      feedProject: 'lease',
     });
     expect(loadConfig({}, {}).nats).toBeUndefined();
   });

@@ -306,8 +306,10 @@ export function crashProblems(
   const prefix = script.slice(0, hooks.length).map((s) => s.hook);
   if (hooks.join() !== prefix.join())
     problems.push(`${clientId}: journal [${hooks.join(', ')}] is not a prefix of its script [${prefix.join(', ')}]`);
+  // records of one NATS batch message share its position; ids tell records apart
   const seqs = records.map((e) => e.seq);
-  if (seqs.some((s, i) => i > 0 && s <= (seqs[i - 1] as number))) problems.push(`${clientId}: positions not increasing: ${seqs.join(',')}`);
+  if (seqs.some((s, i) => i > 0 && s < (seqs[i - 1] as number))) problems.push(`${clientId}: positions decreasing: ${seqs.join(',')}`);
+  if (new Set(records.map((e) => e.id)).size !== records.length) problems.push(`${clientId}: a record id appears twice`);
   for (const a of answered) {
     if (a.outcome === undefined) continue;
     const rec = records[a.index]?.record;

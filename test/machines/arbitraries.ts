@@ -1,7 +1,7 @@
 /** fast-check arbitraries for client event sequences (monotonic-ish times, a few policies and connections). */
 import fc from 'fast-check';
 import type { ResolvedPolicy } from '../../src/domain/policy.types.js';
-import type { ClientEvent } from '../../machines/client/client.types.js';
+import type { ClientEvent, LimitsOverride } from '../../machines/client/client.types.js';
 import { A, aPolicy, B, T0 } from './support.js';
 
 export const POLICIES: readonly ResolvedPolicy[] = [
@@ -29,6 +29,15 @@ export const POLICIES: readonly ResolvedPolicy[] = [
     quarantine: { maxViolations: 0, windowMs: 1_000, durationMs: 1_500 },
     noMatch: 'deny',
   }),
+];
+
+/** Operator overrides: tighter and removed limits, shadow on and off. */
+export const OVERRIDES: readonly { limits?: LimitsOverride; shadow?: boolean }[] = [
+  { limits: { messagesRate: { count: 1, periodMs: 1000 }, messagesBurst: 1 } },
+  { shadow: true },
+  { shadow: false, limits: { maxPayload: 20, maxSubscriptions: 1 } },
+  { limits: { messagesRate: null, bytesRate: null, maxPayload: null, maxSubscriptions: null } },
+  { limits: { bytesRate: { count: 50, periodMs: 500 } }, shadow: true },
 ];
 
 const CONNS = [A, B, 'emqx@n1|10.0.0.1|40001'];
@@ -78,6 +87,8 @@ const BUILDERS: readonly Build[] = [
   (at) => ({ type: 'admin.unban', at }),
   (at, _p, _c, n) => ({ type: 'admin.quarantine', at, untilAt: at + ((n * 173) % 3000) - 100, reason: 'review' }),
   (at) => ({ type: 'admin.release', at }),
+  (at, _p, _c, n) => ({ type: 'admin.override', at, reason: 'tuning', ...(OVERRIDES[n % OVERRIDES.length] ?? {}) }),
+  (at) => ({ type: 'admin.clear_override', at }),
 ];
 
 /** One step's ingredients: which event, how much time passes (sometimes backwards), policy, connection, variant. */

@@ -10,6 +10,7 @@ import { fastStep } from '../../machines/client/client.fast.js';
 import { initialSnapshot, step, stepInterpreted, type ClientSnapshot } from '../../machines/client/client.step.js';
 import type { ClientEvent } from '../../machines/client/client.types.js';
 import type { ResolvedPolicy } from '../../src/domain/policy.types.js';
+import { OVERRIDES } from './arbitraries.js';
 import { A, aPolicy, B, connectSequence, ev, factTypes, run, T0 } from './support.js';
 
 const C = 'emqx@n3|10.0.0.9|40003';
@@ -35,6 +36,8 @@ const BUILDERS: readonly [number, Build][] = [
   [1, (at, p) => ev.publish(at, 10, p)],
   [1, (at) => ev.delivered(at)],
   [1, (at, _p, _c, n) => (n % 2 ? ev.ban(at, at + 800) : ev.unban(at))],
+  // An operator's override changes the verdicts the fast path takes for publish and authenticate.
+  [1, (at, _p, _c, n) => (n % 3 ? ev.override(at, OVERRIDES[n % OVERRIDES.length]) : ev.clearOverride(at))],
 ];
 
 const stepArb = fc.record({

@@ -9,14 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { transition } from 'xstate';
 import { createTestModel } from 'xstate/graph';
-import {
-  clientMachine,
-  initialSnapshot,
-  packSnapshot,
-  stateName,
-  step,
-  type ClientSnapshot,
-} from '../../machines/client/client.step.js';
+import { clientMachine, initialSnapshot, packSnapshot, stateName, step, type ClientSnapshot } from '../../machines/client/client.step.js';
 import type { ClientEvent, MachineEvent } from '../../machines/client/client.types.js';
 import { A, aPolicy, B, ev, T0 } from './support.js';
 
@@ -51,6 +44,8 @@ const SAMPLE: readonly ClientEvent[] = [
   ev.unban(T0 + 17),
   ev.quarantine(T0 + 18, FAR),
   ev.release(T0 + 19),
+  ev.override(T0 + 20, { shadow: true, limits: { maxPayload: 50 } }),
+  ev.clearOverride(T0 + 21),
 ];
 
 const label = (k: string): string => (k === A ? 'A' : k === B ? 'B' : k === '' ? '-' : '?');
@@ -58,7 +53,16 @@ const label = (k: string): string => (k === A ? 'A' : k === B ? 'B' : k === '' ?
 /** The abstraction the graph is built on: state value, which connection is current/live, and the counts that steer transitions. */
 const serialize = (s: ClientSnapshot): string => {
   const c = s.context;
-  return JSON.stringify([s.value, label(c.conn), label(c.live), c.fresh, c.banKind, c.connects.length, c.violations.length]);
+  return JSON.stringify([
+    s.value,
+    label(c.conn),
+    label(c.live),
+    c.fresh,
+    c.banKind,
+    c.connects.length,
+    c.violations.length,
+    c.override !== null,
+  ]);
 };
 
 const model = createTestModel(clientMachine, {

@@ -131,7 +131,8 @@ describe('client machine - properties', () => {
           const now = Math.max(e.at, s.context.lastAt);
           const banned = s.context.bannedUntil > now;
           const r = step(s, e);
-          const enforce = 'policy' in e && e.policy.mode === 'enforce';
+          // the effective mode: an operator's shadow override wins over the policy's
+          const enforce = 'policy' in e && !(s.context.override?.shadow ?? e.policy.mode === 'shadow');
           if (banned && r.decision && enforce) {
             bannedChecks++;
             expect(r.decision.outcome).toBe('deny');

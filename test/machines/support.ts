@@ -1,7 +1,7 @@
 /** Builders shared by the client-machine tests. */
 import type { AclVerdict, Credentials, ResolvedPolicy } from '../../src/domain/policy.types.js';
 import { initialSnapshot, step, type ClientSnapshot, type StepResult } from '../../machines/client/client.step.js';
-import type { ClientEvent, ClientFact, ConnKey } from '../../machines/client/client.types.js';
+import type { ClientEvent, ClientFact, ConnKey, LimitsOverride } from '../../machines/client/client.types.js';
 
 export const T0 = 1_700_000_000_000;
 export const A: ConnKey = 'emqx@n1|10.0.0.1|40001';
@@ -60,6 +60,13 @@ export const ev = {
   unban: (at: number): ClientEvent => ({ type: 'admin.unban', at }),
   quarantine: (at: number, untilAt: number, reason = 'review'): ClientEvent => ({ type: 'admin.quarantine', at, untilAt, reason }),
   release: (at: number): ClientEvent => ({ type: 'admin.release', at }),
+  override: (at: number, over: { limits?: LimitsOverride; shadow?: boolean } = {}, reason = 'tuning'): ClientEvent => ({
+    type: 'admin.override',
+    at,
+    reason,
+    ...over,
+  }),
+  clearOverride: (at: number): ClientEvent => ({ type: 'admin.clear_override', at }),
 };
 
 /** The normal connect sequence of a new session (EXHOOK.md §6). */
