@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { FrameOptions, FrameSetName } from './frames.js';
 import { Histogram } from './histogram.js';
 import type { LoadResult } from './load.js';
+import type { Routing, Target } from './routing.js';
 import type { ClientKind } from './transports.js';
 
 export interface WorkerInit {
@@ -32,6 +33,11 @@ export interface RunRequest {
   readonly warmupMs: number;
   readonly durationMs: number;
   readonly client: ClientKind;
+  /** Several servers (connections spread round robin) instead of host:port. */
+  readonly targets?: readonly Target[];
+  readonly routing?: Routing;
+  /** Session the first slot takes, counted over all workers' client ids (default 0). */
+  readonly firstSession?: number;
 }
 
 export type ToWorker = { readonly type: 'run'; readonly id: number; readonly run: RunRequest } | { readonly type: 'exit' };
@@ -138,6 +144,8 @@ export class LoadPool {
               ...req,
               concurrency: share(req.concurrency, i, n),
               connections: Math.max(1, share(req.connections, i, n)),
+              // each worker holds every n-th client id
+              ...(req.firstSession !== undefined ? { firstSession: Math.floor(req.firstSession / n) } : {}),
             };
             w.send({ type: 'run', id, run } satisfies ToWorker);
           }),

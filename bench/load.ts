@@ -7,12 +7,17 @@
  * a session's calls all use one connection, chosen by hashing the client id
  * (as grpc-erl's hash pool does). Loopback only.
  *
+ * With `targets` (the cluster benchmark) the connections are spread over
+ * several servers, round robin, and `routing: 'random'` sends each call over
+ * a random connection instead (bench/routing.ts).
+ *
  * A call counts as OK when the response has `:status` 200 and `grpc-status` 0
  * (in the trailers, or in the headers of a trailers-only response).
  */
 import { performance } from 'node:perf_hooks';
 import type { FrameSet } from './frames.js';
 import { Histogram, type HistogramData } from './histogram.js';
+import { connectionOfCall, homeConnection, targetOfConnection, type Routing, type Target } from './routing.js';
 import { openConnection, type CallConnection, type ClientKind } from './transports.js';
 
 export interface LoadOptions {
@@ -30,6 +35,12 @@ export interface LoadOptions {
   readonly drainMs?: number;
   /** Called when the measured window starts and ends (the runner samples server CPU then). */
   readonly onPhase?: (phase: 'measure' | 'end') => void;
+  /** Several servers instead of host:port: connection i goes to targets[i % n]. */
+  readonly targets?: readonly Target[];
+  /** `affinity` (default): a client's calls over its hash-chosen connection; `random`: each call over a random one. */
+  readonly routing?: Routing;
+  /** Session the first slot takes (default 0): runs that must not share client ids start apart. */
+  readonly firstSession?: number;
 }
 
 export interface LoadResult {
@@ -51,32 +62,29 @@ export interface LoadResult {
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i += 1) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Run one bounded load against host:port; resolves when the window is over and in-flight calls drained. */
 export async function runLoad(set: FrameSet, opts: LoadOptions): Promise<LoadResult> {
-  if (!LOOPBACK.has(opts.host)) throw new Error(`bench: loopback targets only, not ${opts.host}`);
+  const targets = opts.targets && opts.targets.length > 0 ? opts.targets : [{ host: opts.host, port: opts.port }];
+  for (const t of targets) if (!LOOPBACK.has(t.host)) throw new Error(`bench: loopback targets only, not ${t.host}`);
   if (set.sessions.length === 0) throw new Error('bench: empty frame set');
   const concurrency = Math.max(1, Math.floor(opts.concurrency));
-  if (concurrency > set.sessions.length) throw new Error(`bench: ${concurrency} in flight needs at least as many client ids (have ${set.sessions.length})`);
+  if (concurrency > set.sessions.length)
+    throw new Error(`bench: ${concurrency} in flight needs at least as many client ids (have ${set.sessions.length})`);
   const nConn = Math.max(1, Math.floor(opts.connections));
   const conns: CallConnection[] = [];
   try {
-    for (let i = 0; i < nConn; i += 1) conns.push(await openConnection(opts.client ?? 'raw', opts.host, opts.port));
+    for (let i = 0; i < nConn; i += 1) {
+      const t = targets[targetOfConnection(i, targets.length)] ?? targets[0];
+      if (t) conns.push(await openConnection(opts.client ?? 'raw', t.host, t.port));
+    }
   } catch (err) {
     await Promise.all(conns.map((c) => c.close()));
     throw err;
   }
-  const connOf = Uint16Array.from(set.sessions, (s) => fnv1a(s.clientid) % nConn);
+  const connOf = Uint16Array.from(set.sessions, (s) => homeConnection(s.clientid, nConn));
+  const random = opts.routing === 'random';
 
   const hist = new Histogram();
   const errorKinds: Record<string, number> = {};
@@ -85,7 +93,7 @@ export async function runLoad(set: FrameSet, opts: LoadOptions): Promise<LoadRes
   let calls = 0;
   let errors = 0;
   let inFlight = 0;
-  let cursor = 0;
+  let cursor = Math.max(0, Math.floor(opts.firstSession ?? 0)) % set.sessions.length;
   let fatal: string | undefined;
   let finish: () => void = () => undefined;
   const drained = new Promise<void>((resolve) => {
@@ -96,7 +104,8 @@ export async function runLoad(set: FrameSet, opts: LoadOptions): Promise<LoadRes
   const issue = (sessionIdx: number, callIdx: number): void => {
     const session = set.sessions[sessionIdx];
     const call = session?.calls[callIdx];
-    const conn = conns[connOf[sessionIdx] ?? 0];
+    const home = connOf[sessionIdx] ?? 0;
+    const conn = conns[random ? connectionOfCall('random', home, nConn, Math.random) : home];
     if (!session || !call || !conn) throw new Error('bench: slot out of range');
     inFlight += 1;
     const started = performance.now();
@@ -165,7 +174,8 @@ export async function runLoad(set: FrameSet, opts: LoadOptions): Promise<LoadRes
 }
 
 /**
- * `node dist/bench/load.js --target 127.0.0.1:PORT [--set mix|publish|authorize] [--concurrency 64]
+ * `node dist/bench/load.js --target 127.0.0.1:PORT[,127.0.0.1:PORT…] [--routing affinity|random]
+ *  [--set mix|publish|authorize] [--concurrency 64]
  *  [--connections 8] [--duration 10] [--warmup 3] [--workers 1] [--client raw|node] [--proto v2]`:
  * one load against a running server (it must already be loaded: send OnProviderLoaded first if it
  * needs it); prints calls/s, latency and errors.
@@ -174,10 +184,12 @@ async function cli(argv: string[]): Promise<number> {
   const { parseArgs } = await import('node:util');
   const { LoadPool } = await import('./load-pool.js');
   const { quantileUs } = await import('./histogram.js');
+  const { parseTargets } = await import('./routing.js');
   const { values } = parseArgs({
     args: argv,
     options: {
       target: { type: 'string' },
+      routing: { type: 'string' },
       set: { type: 'string' },
       concurrency: { type: 'string' },
       connections: { type: 'string' },
@@ -189,12 +201,27 @@ async function cli(argv: string[]): Promise<number> {
       clients: { type: 'string' },
     },
   });
-  const m = /^(.+):(\d+)$/.exec(values.target ?? '');
+  let targets: Target[] = [];
+  try {
+    targets = parseTargets(values.target ?? '');
+  } catch {
+    targets = [];
+  }
+  const routing = values.routing ?? 'affinity';
   const set = values.set ?? 'mix';
   const client = values.client ?? 'raw';
   const proto = values.proto ?? 'v2';
-  if (!m || !['mix', 'publish', 'authorize'].includes(set) || !['raw', 'node'].includes(client) || !['v1', 'v2', 'v3'].includes(proto)) {
-    process.stderr.write('usage: load --target 127.0.0.1:PORT [--set mix|publish|authorize] [--concurrency N] [--connections N] [--duration S] [--warmup S] [--workers N] [--client raw|node] [--proto v1|v2|v3] [--clients N]\n');
+  const first = targets[0];
+  if (
+    !first ||
+    (routing !== 'affinity' && routing !== 'random') ||
+    !['mix', 'publish', 'authorize'].includes(set) ||
+    !['raw', 'node'].includes(client) ||
+    !['v1', 'v2', 'v3'].includes(proto)
+  ) {
+    process.stderr.write(
+      'usage: load --target 127.0.0.1:PORT[,127.0.0.1:PORT…] [--routing affinity|random] [--set mix|publish|authorize] [--concurrency N] [--connections N] [--duration S] [--warmup S] [--workers N] [--client raw|node] [--proto v1|v2|v3] [--clients N]\n',
+    );
     return 2;
   }
   const pool = await LoadPool.start(
@@ -204,8 +231,10 @@ async function cli(argv: string[]): Promise<number> {
   );
   try {
     const r = await pool.run({
-      host: m[1] ?? '',
-      port: Number(m[2]),
+      host: first.host,
+      port: first.port,
+      ...(targets.length > 1 ? { targets } : {}),
+      routing,
       set: set as 'mix' | 'publish' | 'authorize',
       concurrency: Number(values.concurrency ?? 64),
       connections: Number(values.connections ?? 8),

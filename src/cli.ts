@@ -47,6 +47,11 @@ const SERVE_OPTIONS = {
   'data-dir': { type: 'string' },
   'journal-payloads': { type: 'string' },
   'fsync-interval': { type: 'string' },
+  'degrade-authenticate': { type: 'string' },
+  'degrade-authorize': { type: 'string' },
+  'degrade-publish': { type: 'string' },
+  'outbox-dir': { type: 'string' },
+  'outbox-max-size': { type: 'string' },
   ...NATS_OPTIONS,
   feed: { type: 'string' },
   'feed-exclude': { type: 'string' },
@@ -124,6 +129,11 @@ journal (docs/EVENTS.md):
   --feed-exclude LIST           feed kinds left out, e.g. message.publish_checked,message.delivered
   --feed-project lease|always|never
                                 run the feed projector: one instance of the cluster at a time (lease)
+  --degrade-authenticate|--degrade-authorize|--degrade-publish local|deny
+                                while NATS cannot be reached: decide locally (records to the
+                                outbox, flushed when NATS is back) or fail closed (local)
+  --outbox-dir DIR              local outbox while NATS is away (<data-dir>/outbox, else a temp dir)
+  --outbox-max-size SIZE        outbox bound; when full, valued hooks fail closed (64MB)
   --journal-payloads true       also journal message payloads (off)
   --bridge-topics LIST          MQTT filters whose messages are published to <prefix>.msg.… (docs/BRIDGE.md)
   --bridge-stream NAME          keep bridged messages in this JetStream stream

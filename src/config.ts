@@ -53,6 +53,11 @@ export interface Config {
   readonly bridgeStream?: string;
   readonly bridgeMaxBacklog: number;
   readonly bridgeMaxBacklogBytes: number;
+  /** What a valued hook gets while NATS cannot be reached (docs/CLUSTER.md §Degrade). */
+  readonly degrade: { readonly 'client.authenticate': 'local' | 'deny'; readonly 'client.authorize': 'local' | 'deny'; readonly 'message.publish': 'local' | 'deny' };
+  /** Local outbox for records made while NATS cannot be reached (default `<data-dir>/outbox`, else a temp dir). */
+  readonly outboxDir?: string;
+  readonly outboxMaxBytes: number;
   /** Membership heartbeat period, ms (with NATS; docs/CLUSTER.md). */
   readonly clusterHeartbeatMs: number;
   /** An instance whose entry is older than this is gone, ms (default max(10 s, 3 heartbeats)). */
@@ -106,6 +111,8 @@ export const DEFAULTS: Config = Object.freeze({
   bridgeTopics: [],
   bridgeMaxBacklog: 10_000,
   bridgeMaxBacklogBytes: 64 * 1024 * 1024,
+  degrade: { 'client.authenticate': 'local', 'client.authorize': 'local', 'message.publish': 'local' } as Config['degrade'],
+  outboxMaxBytes: 64 * 1024 * 1024,
   clusterHeartbeatMs: 2000,
   clusterTtlMs: 10_000,
   httpHost: '0.0.0.0',
@@ -123,6 +130,7 @@ export interface ConfigIssue {
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const OUTCOMES: readonly Outcome[] = ['allow', 'deny', 'ignore'];
+const DEGRADE_MODES = ['local', 'deny'] as const;
 const MESSAGE_EVENTS: readonly MessageEventHook[] = ['message.delivered', 'message.acked', 'message.dropped'];
 
 type Raw = Record<string, unknown>;
@@ -155,6 +163,11 @@ export const KEYS = {
   dataDir: { file: 'journal.data_dir', env: 'HOOKWARDEN_DATA_DIR', flag: 'data-dir' },
   payloads: { file: 'journal.payloads', env: 'HOOKWARDEN_JOURNAL_PAYLOADS', flag: 'journal-payloads' },
   fsync: { file: 'journal.fsync_interval', env: 'HOOKWARDEN_FSYNC_INTERVAL', flag: 'fsync-interval' },
+  dgAuthn: { file: 'degrade.authenticate', env: 'HOOKWARDEN_DEGRADE_AUTHENTICATE', flag: 'degrade-authenticate' },
+  dgAuthz: { file: 'degrade.authorize', env: 'HOOKWARDEN_DEGRADE_AUTHORIZE', flag: 'degrade-authorize' },
+  dgPub: { file: 'degrade.publish', env: 'HOOKWARDEN_DEGRADE_PUBLISH', flag: 'degrade-publish' },
+  outboxDir: { file: 'outbox.dir', env: 'HOOKWARDEN_OUTBOX_DIR', flag: 'outbox-dir' },
+  outboxMax: { file: 'outbox.max_size', env: 'HOOKWARDEN_OUTBOX_MAX_SIZE', flag: 'outbox-max-size' },
   natsServers: { file: 'nats.servers', env: 'HOOKWARDEN_NATS', flag: 'nats' },
   natsUser: { file: 'nats.user', env: 'HOOKWARDEN_NATS_USER', flag: 'nats-user' },
   natsPass: { file: 'nats.password', env: 'HOOKWARDEN_NATS_PASSWORD', flag: 'nats-password' },
@@ -297,6 +310,13 @@ export function loadConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): 
     journalPayloads: p.bool('payloads') ?? DEFAULTS.journalPayloads,
     fsyncIntervalMs: p.duration('fsync', 0, 60_000) ?? DEFAULTS.fsyncIntervalMs,
     ...(nats ? { nats } : {}),
+    degrade: {
+      'client.authenticate': p.oneOf('dgAuthn', DEGRADE_MODES) ?? DEFAULTS.degrade['client.authenticate'],
+      'client.authorize': p.oneOf('dgAuthz', DEGRADE_MODES) ?? DEFAULTS.degrade['client.authorize'],
+      'message.publish': p.oneOf('dgPub', DEGRADE_MODES) ?? DEFAULTS.degrade['message.publish'],
+    },
+    ...(p.string('outboxDir') ? { outboxDir: p.string('outboxDir') as string } : {}),
+    outboxMaxBytes: p.size('outboxMax') ?? DEFAULTS.outboxMaxBytes,
     bridgeTopics,
     ...(bridgeStream ? { bridgeStream } : {}),
     bridgeMaxBacklog: p.int('bridgeBacklog', 1, 10_000_000) ?? DEFAULTS.bridgeMaxBacklog,

@@ -12,6 +12,11 @@ import type { Decision } from './domain/decision.js';
 import type { ValuedEvent } from './domain/hook-event.js';
 import { Registry } from './actors/registry.js';
 import { HookService } from './core/hook-service.js';
+import type { DegradeOptions } from './core/client-writer.js';
+import { Outbox } from './core/outbox.js';
+import { sourceOf } from './journal/record-ids.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { mountFor } from './core/mount.js';
 import { startEdge, type Edge } from './edge/server.js';
 import { openJournal } from './journal/open-journal.js';
@@ -99,8 +104,11 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
     log,
     record: { payloads: config.journalPayloads },
     ...(emqxLink ? { onFacts: emqxLink.onFacts } : {}),
+    ...(config.nats ? { degrade: degradeOptions(config, config.nats) } : {}),
   });
-  ops.attach({ registry, nodes: service.nodes });
+  ops.health.degradedBy(() => (service.degrade.degraded ? 'nats-unreachable: deciding locally, records in the outbox' : false));
+  ops.metrics.attach({ outboxDepth: () => service.degrade.outbox });
+  ops.attach({ registry, nodes: service.nodes, writer: () => service.writerCounters });
 
   let mountedNeeds = policies.current().needs;
   policies.onChange((set) => {
@@ -224,10 +232,25 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
         await edge.close(config.shutdownGraceMs);
         await emqxLink?.close();
         await ops.close();
+        await service.flushOutbox().catch(() => undefined); // a last try while the journal is open
+        service.stopWriter();
         await closeStorage();
         log.info('hookwarden stopped');
         log.flush();
       })()),
+  };
+}
+
+/** Degrade rules and the outbox for a NATS journal. */
+function degradeOptions(config: Config, n: NatsConfig): Omit<DegradeOptions, 'entryOf'> {
+  const dir =
+    config.outboxDir ??
+    (config.dataDir ? join(config.dataDir, 'outbox') : join(tmpdir(), `hookwarden-${n.prefix}-${(config.instance ?? hostname()).replace(/[^\w.-]/g, '_')}`));
+  return {
+    outbox: new Outbox({ dir, maxBytes: config.outboxMaxBytes }),
+    modes: config.degrade,
+    sourceJson: JSON.stringify(sourceOf(config.instance)),
+    machineVersion: MACHINE_VERSION,
   };
 }
 

@@ -5,11 +5,14 @@
  * and its recent events with the decisions' reasons.
  *
  * Where the state comes from: a persistent journal (files, NATS) is the
- * truth every instance shares, read as `hookwarden inspect` reads it
- * (src/tools/inspect.ts); this instance's registry answers when the journal
- * has no snapshot (memory journal, or nothing stored yet).
+ * truth every instance shares: its newest snapshot, stepped on by any
+ * records after it (as `hookwarden inspect` does, but without `load()`);
+ * this instance's registry answers when the journal has no snapshot
+ * (memory journal, or nothing stored yet).
  */
 import { effectivePolicy } from '../../machines/client/client.rules.js';
+import { canRestore, step, unpackSnapshot, type ClientSnapshot } from '../../machines/client/client.step.js';
+import { parsePolicyRef, restoreInput } from '../core/stored-input.js';
 import type { ClientContext, LimitsOverride } from '../../machines/client/client.types.js';
 import type { Registry } from '../actors/registry.js';
 import type { Decision } from '../domain/decision.js';
@@ -18,7 +21,7 @@ import { formatDuration, formatRate, formatSize } from '../domain/units.js';
 import type { JournalEntry, JournalPort } from '../journal/journal.js';
 import type { PolicyArchive } from '../journal/policy-archive.js';
 import { resolvePolicy, type PolicySet } from '../policy/policy-set.js';
-import { inspectClient } from '../tools/inspect.js';
+import { PolicyLookup } from '../tools/policy-lookup.js';
 
 export interface ClientViewDeps {
   readonly journal: JournalPort;
@@ -109,6 +112,31 @@ function whoOf(clientid: string, recent: readonly JournalEntry[]): { clientid: s
   return { clientid, username, peerhost };
 }
 
+/** Records read to find the client's newest snapshot (every record of a persistent journal normally carries one). */
+const STATE_WINDOW = 32;
+
+/**
+ * The client's state from its newest records: the newest stored snapshot,
+ * stepped on by the inputs of the records after it. Read-only on purpose:
+ * `journal.load()` would also move this instance's fence for the client (a
+ * stale copy in memory could then append over a change made elsewhere).
+ */
+async function stateOf(window: readonly JournalEntry[], archive: PolicyArchive): Promise<ClientSnapshot | undefined> {
+  let i = window.length - 1;
+  while (i >= 0 && !(window[i]?.snapshot && canRestore(window[i]?.snapshot?.machineVersion ?? ''))) i--;
+  const stored = window[i]?.snapshot;
+  if (!stored) return undefined;
+  let snapshot = unpackSnapshot(stored.packed);
+  const after = window.slice(i + 1);
+  const lookup = new PolicyLookup(archive);
+  await lookup.prefetch(after.map((e) => parsePolicyRef(e.record.input?.policy ?? '')?.revision ?? '').filter(Boolean));
+  for (const e of after) {
+    const input = e.record.input && restoreInput(e.record.input, lookup.policyOf);
+    if (input) snapshot = step(snapshot, input).next;
+  }
+  return snapshot;
+}
+
 /** The view of a client, or undefined when neither this instance nor the journal knows it. */
 export async function clientView(
   deps: ClientViewDeps,
@@ -121,10 +149,12 @@ export async function clientView(
   let recent: JournalEntry[];
   let source: 'journal' | 'instance' = 'instance';
   if (deps.journal.kind !== 'memory') {
-    const report = await inspectClient(deps.journal, deps.archive, clientId, last);
-    recent = [...report.last];
-    if (report.context) {
-      ({ context: ctx, lifecycle } = report);
+    const window = await deps.journal.recent(clientId, Math.max(last, STATE_WINDOW));
+    const snapshot = await stateOf(window, deps.archive);
+    recent = last > 0 ? window.slice(-last) : [];
+    if (snapshot) {
+      ctx = snapshot.context;
+      lifecycle = (snapshot.value as { lifecycle: string }).lifecycle;
       source = 'journal';
     }
   } else recent = await deps.journal.recent(clientId, last);

@@ -18,15 +18,25 @@
  * (the edge answers the configured fallback). Journals whose appends cannot
  * conflict (memory, files) take the plain path.
  */
-import { canRestore, initialSnapshot, packSnapshot, unpackSnapshot } from '../../machines/client/client.step.js';
+import { mergeStrict } from '../../machines/client/client.merge.js';
+import {
+  canRestore,
+  initialSnapshot,
+  packSnapshot,
+  stateName,
+  unpackSnapshot,
+  type ClientSnapshot,
+} from '../../machines/client/client.step.js';
 import type { ClientEvent } from '../../machines/client/client.types.js';
 import type { ClientEntry, StepResult } from '../actors/client-entry.js';
 import { decision, type Decision } from '../domain/decision.js';
 import type { HookEvent } from '../domain/hook-event.js';
-import type { JournalPort, JournalRecord } from '../journal/journal.js';
+import { decodeEntries, encodeRecord } from '../journal/events.js';
+import type { JournalEntry, JournalPort, JournalRecord } from '../journal/journal.js';
 import { AppendTimeoutError, ConflictError } from '../journal/journal-errors.js';
 import { RecordIds } from '../journal/record-ids.js';
 import type { Logger } from '../observability/logger.js';
+import type { Outbox } from './outbox.js';
 
 /** Tries per step (first append + redos) before its hook fails. */
 export const MAX_ATTEMPTS = 4;
@@ -46,6 +56,25 @@ interface Step {
   /** Set when its append failed with a conflict or timeout. */
   failed?: Error;
   readonly answer: { resolve: (d: Decision) => void; reject: (err: unknown) => void } | undefined;
+  /** Set by `#append`: what was journaled, for the outbox if the journal goes away. */
+  record?: JournalRecord;
+  snapshot?: () => string;
+}
+
+/** What to do with a valued hook while the journal cannot be reached. */
+export type DegradeMode = 'local' | 'deny';
+
+export interface DegradeOptions {
+  readonly outbox: Outbox;
+  /** Per valued hook; default `local`. */
+  readonly modes: Readonly<Partial<Record<'client.authenticate' | 'client.authorize' | 'message.publish', DegradeMode>>>;
+  /** CloudEvent `source` of this instance (JSON string) and the machine version, for outbox entries. */
+  readonly sourceJson: string;
+  readonly machineVersion: string;
+  /** The client's entry, for flushing clients nothing else touched since (after a restart). */
+  readonly entryOf: (clientId: string) => ClientEntry;
+  /** How often the outbox is flushed while it holds records (default 500 ms). */
+  readonly flushEveryMs?: number;
 }
 
 export interface WriterCounters {
@@ -53,10 +82,20 @@ export interface WriterCounters {
   redone: number;
   /** Recoveries (loads after a failed fence). */
   recoveries: number;
+  /** Records written to the outbox while degraded, and flushed to the journal since. */
+  outboxed: number;
+  flushed: number;
+  /** Valued hooks denied because the outbox was full or the degrade mode is `deny`. */
+  failedClosed: number;
 }
 
+/** Marks a step made while degraded that waits behind steps still in flight. */
+const DEGRADED = new Error('decided while the journal was unreachable');
+
+const degradedDeny = (detail: string): Decision => decision('deny', { code: 'degraded', policy: '-', detail });
+
 export class ClientWriter {
-  readonly counters: WriterCounters = { redone: 0, recoveries: 0 };
+  readonly counters: WriterCounters = { redone: 0, recoveries: 0, outboxed: 0, flushed: 0, failedClosed: 0 };
   readonly #journal: JournalPort;
   readonly #log: Logger;
   readonly #build: RecordBuilder;
@@ -64,11 +103,47 @@ export class ClientWriter {
   /** Steps appended and not yet acknowledged, per client, oldest first. */
   readonly #open = new WeakMap<ClientEntry, Step[]>();
   readonly #recovering = new WeakSet<ClientEntry>();
+  readonly #degrade: DegradeOptions | undefined;
+  /** False while the journal cannot be reached: records go to the outbox. */
+  #available = true;
+  #flushing = false;
+  /** Clients with records in the outbox: their next records follow them there until flushed. */
+  readonly #outboxed = new Set<string>();
+  #flushTimer: NodeJS.Timeout | undefined;
 
-  constructor(journal: JournalPort, log: Logger, build: RecordBuilder) {
+  constructor(journal: JournalPort, log: Logger, build: RecordBuilder, degrade?: DegradeOptions) {
     this.#journal = journal;
     this.#log = log;
     this.#build = build;
+    this.#degrade = degrade;
+    if (degrade) {
+      this.#flushTimer = setInterval(() => void this.flushOutbox(), degrade.flushEveryMs ?? 500);
+      this.#flushTimer.unref();
+      if (degrade.outbox.size > 0) {
+        this.#available = false; // left by a previous run: flush first
+        this.#rememberOutboxed(degrade.outbox.read());
+      }
+    }
+  }
+
+  /** True while the journal is unreachable and this instance decides locally (degrade rules). */
+  get degraded(): boolean {
+    return !this.#available;
+  }
+
+  /** Records waiting in the outbox. */
+  get outboxSize(): number {
+    return this.#degrade?.outbox.size ?? 0;
+  }
+
+  /** The degrade mode of a valued hook (`local` when none is configured). */
+  modeOf(hook: string): DegradeMode {
+    return (this.#degrade?.modes as Record<string, DegradeMode | undefined> | undefined)?.[hook] ?? 'local';
+  }
+
+  stop(): void {
+    clearInterval(this.#flushTimer);
+    this.#degrade?.outbox.close();
   }
 
   /** Whether appends can conflict (another instance shares the journal). */
@@ -77,8 +152,50 @@ export class ClientWriter {
   }
 
   /** Journal a step of a NATS-journaled client; the decision (valued) resolves once a step of this hook is stored. */
-  write(entry: ClientEntry, hook: HookEvent, event: ClientEvent, r: StepResult, deadline: number | undefined, attempt = 1): Decision | Promise<Decision> {
+  write(
+    entry: ClientEntry,
+    hook: HookEvent,
+    event: ClientEvent,
+    r: StepResult,
+    deadline: number | undefined,
+    attempt = 1,
+  ): Decision | Promise<Decision> {
     const d = r.decision;
+    if (this.#degrade && (!this.#available || this.#outboxed.has(entry.clientId))) {
+      // degraded: decided from this instance's state (mode local) or denied (mode deny, the step
+      // still counts: strict); the record waits in the outbox either way
+      const deny =
+        d && this.modeOf(hook.type) === 'deny'
+          ? degradedDeny(`the journal (NATS) cannot be reached; degrade mode for ${hook.type} is deny`)
+          : undefined;
+      const record = this.#build(entry, hook, event, deny ? { ...r, decision: deny } : r);
+      const snapshot = (): string => packSnapshot(r.snapshot);
+      const open = this.#open.get(entry);
+      if (open && open.length > 0) {
+        // earlier steps of this client still wait for NATS: this one follows them (to the outbox or the journal)
+        open.push({
+          id: this.#ids.next(),
+          hook,
+          event,
+          deadline: undefined,
+          attempt: 1,
+          decision: deny ?? d,
+          answer: undefined,
+          record,
+          snapshot,
+          failed: DEGRADED,
+        });
+        if (deny) this.counters.failedClosed++;
+        return deny ?? d ?? NO_DECISION;
+      }
+      const ok = this.#toOutbox(record, this.#ids.next(), snapshot);
+      if (deny) this.counters.failedClosed++;
+      if (d && !ok) {
+        this.counters.failedClosed++;
+        return degradedDeny('the journal (NATS) cannot be reached and the local outbox is full');
+      }
+      return deny ?? d ?? NO_DECISION;
+    }
     let answer: Step['answer'];
     const result = d ? new Promise<Decision>((resolve, reject) => (answer = { resolve, reject })) : NO_DECISION;
     this.#append(entry, { id: this.#ids.next(), hook, event, deadline, attempt, decision: d, answer }, r);
@@ -90,8 +207,11 @@ export class ClientWriter {
     if (!open) this.#open.set(entry, (open = []));
     open.push(step);
     const record = this.#build(entry, step.hook, step.event, r);
+    const snapshot = (): string => packSnapshot(r.snapshot);
+    step.record = record;
+    step.snapshot = snapshot;
     const ack = this.#journal.append(record, {
-      snapshot: () => packSnapshot(r.snapshot),
+      snapshot,
       id: step.id,
       track: true,
       ...(step.deadline !== undefined && step.decision ? { deadline: step.deadline } : {}),
@@ -115,6 +235,13 @@ export class ClientWriter {
     const open = this.#open.get(entry);
     const i = open ? open.indexOf(step) : -1;
     if (open && i >= 0) open.splice(i, 1);
+    if (open?.[0]?.failed) this.#scheduleRecovery(entry); // failed steps were waiting behind this one
+  }
+
+  #scheduleRecovery(entry: ClientEntry): void {
+    if (this.#recovering.has(entry)) return;
+    this.#recovering.add(entry);
+    void entry.enqueueTask(() => this.#recover(entry));
   }
 
   #failed(entry: ClientEntry, step: Step, err: unknown): void {
@@ -125,22 +252,35 @@ export class ClientWriter {
       return;
     }
     step.failed = err;
-    if (this.#recovering.has(entry)) return;
-    this.#recovering.add(entry);
-    void entry.enqueueTask(() => this.#recover(entry));
+    if (err instanceof AppendTimeoutError && this.#degrade && this.#available) {
+      this.#available = false;
+      this.#log.warn(
+        { clientId: entry.clientId },
+        'journal (NATS) not answering: degraded, deciding locally and keeping records in the outbox',
+      );
+    }
+    this.#scheduleRecovery(entry);
   }
 
   /** Reload the client and redo its failed steps in order (runs in the client's mailbox). */
   async #recover(entry: ClientEntry): Promise<void> {
     this.#recovering.delete(entry);
     this.counters.recoveries++;
+    // the failed steps at the head, in order; a step still waiting for the journal ahead of them
+    // triggers another recovery when it settles (#settle / #failed)
     const open = this.#open.get(entry) ?? [];
-    const failed = open.filter((s) => s.failed);
-    this.#open.set(
-      entry,
-      open.filter((s) => !s.failed),
-    );
+    const pendingAt = open.findIndex((s) => !s.failed);
+    const failed = pendingAt < 0 ? open : open.slice(0, pendingAt);
+    this.#open.set(entry, pendingAt < 0 ? [] : open.slice(pendingAt));
     if (failed.length === 0) return;
+    if (!this.#available && this.#degrade) {
+      // the journal is away: these records wait in the outbox with the rest (same ids: a landed one dedups)
+      for (const s of failed) {
+        if (s.record && s.snapshot) this.#toOutbox(s.record, s.id, s.snapshot);
+        s.answer?.resolve(s.decision ?? NO_DECISION);
+      }
+      return;
+    }
     let landed = new Set<string>();
     try {
       const loaded = await this.#journal.load(entry.clientId);
@@ -163,7 +303,10 @@ export class ClientWriter {
         continue;
       }
       if (s.attempt >= MAX_ATTEMPTS) {
-        this.#log.warn({ clientId: entry.clientId, hook: s.hook.type, attempts: s.attempt }, 'gave up redoing a step: other writers keep moving the client');
+        this.#log.warn(
+          { clientId: entry.clientId, hook: s.hook.type, attempts: s.attempt },
+          'gave up redoing a step: other writers keep moving the client',
+        );
         s.answer?.reject(s.failed);
         continue;
       }
@@ -175,6 +318,113 @@ export class ClientWriter {
       const next: Step = { ...s, id: this.#ids.next(), attempt: s.attempt + 1, decision: r.decision, deadline };
       delete next.failed;
       this.#append(entry, next, r);
+    }
+  }
+
+  /** Write one record to the outbox; false when it is full. */
+  #toOutbox(record: JournalRecord, id: string, snapshot: () => string): boolean {
+    const d = this.#degrade;
+    if (!d) return false;
+    const line = encodeRecord(record, id, d.sourceJson, { machineVersion: d.machineVersion, packed: snapshot() });
+    if (!d.outbox.append(line)) {
+      this.#log.error({ clientId: record.clientId, hook: record.hook, bytes: d.outbox.bytes }, 'outbox full: record not kept');
+      return false;
+    }
+    this.counters.outboxed++;
+    this.#outboxed.add(record.clientId);
+    return true;
+  }
+
+  #rememberOutboxed(lines: readonly string[]): void {
+    this.#outboxed.clear();
+    for (const line of lines) {
+      const id = decodeEntries(line, 0)?.[0]?.record.clientId;
+      if (id !== undefined) this.#outboxed.add(id);
+    }
+  }
+
+  /**
+   * Move the outbox into the journal once it answers again. Every client with
+   * records is flushed in its own mailbox (its new hooks wait behind): load its
+   * journal state, merge it with the local one strictly (mergeStrict), append
+   * the records with their ids (a record that landed before dedups) and the
+   * merged snapshot. Clients that fail stay in the outbox for the next round.
+   */
+  async flushOutbox(): Promise<void> {
+    const d = this.#degrade;
+    if (!d || this.#flushing || d.outbox.size === 0) {
+      if (d && d.outbox.size === 0 && !this.#flushing) this.#available = true;
+      return;
+    }
+    this.#flushing = true;
+    try {
+      const lines = d.outbox.read();
+      const groups = new Map<string, { lines: string[]; entries: JournalEntry[] }>();
+      for (const line of lines) {
+        const entry = decodeEntries(line, 0)?.[0];
+        if (!entry) continue;
+        const g = groups.get(entry.record.clientId) ?? { lines: [], entries: [] };
+        g.lines.push(line);
+        g.entries.push(entry);
+        groups.set(entry.record.clientId, g);
+      }
+      const first = groups.keys().next();
+      if (!first.done) await this.#journal.load(first.value); // a probe: throws while NATS is still away
+      const results = [...groups].map(([clientId, g]) => {
+        const entry = d.entryOf(clientId);
+        return entry
+          .enqueueTask(() => this.#flushClient(entry, g.entries))
+          .then(
+            () => undefined,
+            (err: unknown) => {
+              this.#log.warn({ err, clientId }, 'outbox flush of a client failed; kept for the next round');
+              return g.lines;
+            },
+          );
+      });
+      this.#available = true; // new hooks go to the journal; the outbox clients' wait behind their flush
+      const kept = (await Promise.all(results)).flatMap((l) => l ?? []);
+      const added = d.outbox.read().slice(lines.length); // written meanwhile (a new outage, or clients still waiting)
+      d.outbox.replace([...kept, ...added]);
+      this.#rememberOutboxed([...kept, ...added]);
+      if (kept.length > 0) this.#available = false;
+      else this.#log.info({ clients: groups.size, records: lines.length }, 'outbox flushed to the journal');
+    } catch (err) {
+      this.#log.debug({ err }, 'journal still unreachable; outbox kept');
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  async #flushClient(entry: ClientEntry, records: readonly JournalEntry[]): Promise<void> {
+    const d = this.#degrade as DegradeOptions;
+    // an entry nothing touched in this process (after a restart) has its state in the outbox
+    const lastPacked = records.at(-1)?.snapshot;
+    const local: ClientSnapshot =
+      entry.fresh && lastPacked && canRestore(lastPacked.machineVersion) ? unpackSnapshot(lastPacked.packed) : entry.snapshot;
+    entry.fresh = false;
+    for (let attempt = 1; ; attempt++) {
+      const loaded = await this.#journal.load(entry.clientId);
+      const remote = loaded?.snapshot && canRestore(loaded.snapshot.machineVersion) ? unpackSnapshot(loaded.snapshot.packed) : undefined;
+      const merged = remote ? mergeStrict(remote, local) : local;
+      const packed = packSnapshot(merged);
+      try {
+        await Promise.all(
+          records.map((e, i) =>
+            this.#journal.append(i === records.length - 1 ? { ...e.record, state: stateName(merged) } : e.record, {
+              id: e.id,
+              durable: true,
+              ...(i === records.length - 1 ? { snapshot: packed } : {}),
+            }),
+          ),
+        );
+        entry.snapshot = merged;
+        this.counters.flushed += records.length;
+        void d;
+        return;
+      } catch (err) {
+        if (!(err instanceof ConflictError) || attempt >= MAX_ATTEMPTS) throw err;
+      }
     }
   }
 }

@@ -9,7 +9,15 @@
  * for that client waits behind it, keeping per-client arrival order.
  */
 import type { AdminEvent, ClientEvent, ClientFact } from '../../machines/client/client.types.js';
-import { canRestore, initialSnapshot, packSnapshot, step, stateName, unpackSnapshot, type ClientSnapshot } from '../../machines/client/client.step.js';
+import {
+  canRestore,
+  initialSnapshot,
+  packSnapshot,
+  step,
+  stateName,
+  unpackSnapshot,
+  type ClientSnapshot,
+} from '../../machines/client/client.step.js';
 import type { ClientEntry, StepResult } from '../actors/client-entry.js';
 import type { Registry } from '../actors/registry.js';
 import { decision, type Decision } from '../domain/decision.js';
@@ -26,7 +34,7 @@ import type { CredentialChecker } from '../policy/users.js';
 import { resolvePolicy, type PolicySet } from '../policy/policy-set.js';
 import { connKeyOf, isFromClient, toClientEvent, type Prepared } from './client-event.js';
 import { DecisionLog } from './decision-log.js';
-import { ClientWriter, NO_DECISION, type WriterCounters } from './client-writer.js';
+import { ClientWriter, NO_DECISION, type DegradeOptions, type WriterCounters } from './client-writer.js';
 import { storeInput } from './stored-input.js';
 import { BrokerNodes } from './broker-nodes.js';
 
@@ -38,6 +46,8 @@ export interface HookServiceDeps {
   readonly policies: () => PolicySet;
   readonly credentials: CredentialChecker;
   readonly log: Logger;
+  /** Degrade rules and the local outbox (NATS journal only): what to do while NATS cannot be reached. */
+  readonly degrade?: Omit<DegradeOptions, 'entryOf'>;
   /** Told of every step's facts (the EMQX link kicks a client on `ClientBanned` / `ClientQuarantined`). Must not throw. */
   readonly onFacts?: (clientId: string, facts: readonly ClientFact[]) => void;
 }
@@ -64,12 +74,30 @@ export class HookService implements Dispatcher {
     this.#deps = deps;
     this.#recordOptions = deps.record ?? {};
     this.#decisions = new DecisionLog(deps.log);
-    this.#writer = new ClientWriter(deps.journal, deps.log, this.#recordFor);
+    this.#writer = new ClientWriter(
+      deps.journal,
+      deps.log,
+      this.#recordFor,
+      deps.degrade && deps.journal.kind === 'nats' ? { ...deps.degrade, entryOf: (id) => deps.registry.entry(id) } : undefined,
+    );
   }
 
-  /** Conflict recoveries and redone steps (cluster figures). */
+  /** Conflict recoveries and redone steps (cluster figures), outbox figures. */
   get writerCounters(): WriterCounters {
     return this.#writer.counters;
+  }
+
+  /** Degraded (NATS unreachable: deciding locally, records in the outbox) and the outbox's size. */
+  get degrade(): { readonly degraded: boolean; readonly outbox: number } {
+    return { degraded: this.#writer.degraded, outbox: this.#writer.outboxSize };
+  }
+
+  /** Flush the outbox now (also runs on a timer); stop its timer and close it. */
+  flushOutbox(): Promise<void> {
+    return this.#writer.flushOutbox();
+  }
+  stopWriter(): void {
+    this.#writer.stop();
   }
 
   decide(event: ValuedEvent, deadline: number): Decision | Promise<Decision> {
@@ -230,7 +258,10 @@ export class HookService implements Dispatcher {
     // Only a persistent journal is replayed or loaded: the memory ring keeps neither input nor snapshot.
     const persistent = journal.kind !== 'memory';
     const record = this.#recordFor(entry, hook, event, r);
-    const ack = journal.append(record, persistent ? { snapshot: () => packSnapshot(r.snapshot), ...(deadline ? { deadline } : {}) } : undefined);
+    const ack = journal.append(
+      record,
+      persistent ? { snapshot: () => packSnapshot(r.snapshot), ...(deadline ? { deadline } : {}) } : undefined,
+    );
     if (!d) {
       ack?.catch((err: unknown) => this.#deps.log.warn({ err, clientId: entry.clientId, hook: hook.type }, 'journal append failed'));
       return NO_DECISION;
@@ -285,7 +316,11 @@ export class HookService implements Dispatcher {
    * may have landed), the client is loaded again and planned again (3 tries).
    * `note` is journaled as the reason of events without their own.
    */
-  command(clientId: string, plan: (snapshot: ClientSnapshot, at: number) => AdminEvent | undefined, note = ''): Promise<CommandResult | undefined> {
+  command(
+    clientId: string,
+    plan: (snapshot: ClientSnapshot, at: number) => AdminEvent | undefined,
+    note = '',
+  ): Promise<CommandResult | undefined> {
     const entry = this.#entry(clientId);
     let result: CommandResult | undefined;
     const run = async (): Promise<void> => {
@@ -310,7 +345,10 @@ export class HookService implements Dispatcher {
           if (moved && attempt < 3) continue;
           throw err;
         }
-        this.#deps.log.info({ clientId, command: event.type, facts: r.facts.map((f) => f.type), state: stateName(r.snapshot) }, 'operator command');
+        this.#deps.log.info(
+          { clientId, command: event.type, facts: r.facts.map((f) => f.type), state: stateName(r.snapshot) },
+          'operator command',
+        );
         if (r.facts.length > 0) this.#deps.onFacts?.(clientId, r.facts);
         result = { event, facts: r.facts, state: stateName(r.snapshot), snapshot: r.snapshot };
         return;
@@ -319,7 +357,6 @@ export class HookService implements Dispatcher {
     return entry.enqueueTask(run).then(() => result);
   }
 }
-
 
 function connKeyOfHook(hook: HookEvent): string | undefined {
   switch (hook.type) {

@@ -6,7 +6,14 @@
  */
 import { HOOK_NAMES, type HookName } from './hook-event.js';
 
-export const ADMIN_COMMANDS = ['admin.ban', 'admin.unban', 'admin.quarantine', 'admin.release', 'admin.override', 'admin.clear_override'] as const;
+export const ADMIN_COMMANDS = [
+  'admin.ban',
+  'admin.unban',
+  'admin.quarantine',
+  'admin.release',
+  'admin.override',
+  'admin.clear_override',
+] as const;
 export type AdminCommand = (typeof ADMIN_COMMANDS)[number];
 
 /** What a journal record is about: an EMQX hook, or an operator's command. */

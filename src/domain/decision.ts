@@ -11,6 +11,7 @@ export type Outcome = 'allow' | 'deny' | 'ignore';
 /** Stable, documented reason codes (docs/POLICY.md). */
 export type ReasonCode =
   | 'default' // no policy decided: the configured default answer
+  | 'degraded' // the journal (NATS) cannot be reached and the degrade mode denies, or the outbox is full
   | 'authn.policy' // the policy's `authenticate` answer (allow/deny/ignore)
   | 'authn.users.ok'
   | 'authn.users.bad_password'

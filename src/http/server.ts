@@ -129,6 +129,11 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
   });
   const port = (server.address() as AddressInfo).port;
   log.info({ host: o.host, port, admin: auth.mode }, 'HTTP server listening');
+  if (auth.mode === 'refused' && o.routes.some((r) => !r.open))
+    log.warn(
+      { host: o.host },
+      'the admin API answers 403: the HTTP server is not on loopback and no admin token is set (--admin-token-file)',
+    );
 
   let closing: Promise<void> | undefined;
   return {

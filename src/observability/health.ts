@@ -47,6 +47,7 @@ export class Health implements ServingState {
   #started = false;
   #stopping = false;
   #degraded: string | false = false;
+  #degradedBy: (() => string | false) | undefined;
   #graceTimer: NodeJS.Timeout | undefined;
   #lastServing = false;
 
@@ -76,8 +77,13 @@ export class Health implements ServingState {
     this.#degraded = mode;
   }
 
+  /** Read the degrade mode from its owner (the hook service) whenever asked. */
+  degradedBy(read: () => string | false): void {
+    this.#degradedBy = read;
+  }
+
   get degraded(): string | false {
-    return this.#degraded;
+    return this.#degradedBy?.() || this.#degraded;
   }
 
   readiness(): Readiness {
@@ -119,7 +125,7 @@ export class Health implements ServingState {
       uptimeSeconds: Math.round((this.#now() - this.#startedAt) / 1000),
       journal: this.#o.journalKind,
       nats: link ? { connected: link.connected, reconnects: link.reconnects } : null,
-      degraded: this.#degraded,
+      degraded: this.degraded,
       policy: { revision: this.#o.policyRevision() },
       ready: this.serving(),
     };

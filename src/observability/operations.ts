@@ -11,6 +11,7 @@ import type { Registry } from '../actors/registry.js';
 import type { MessageBridge } from '../bridge/bridge.js';
 import type { Config } from '../config.js';
 import type { BrokerNodes } from '../core/broker-nodes.js';
+import type { WriterCounters } from '../core/client-writer.js';
 import { startHttpServer, type HttpServer } from '../http/server.js';
 import type { HttpRoute } from '../http/route.js';
 import type { JournalPort } from '../journal/journal.js';
@@ -72,8 +73,12 @@ export class Operations {
   }
 
   /** Parts created after this object, read at scrape time. */
-  attach(parts: { readonly registry: Registry; readonly nodes: BrokerNodes }): void {
-    this.metrics.attach({ registry: () => parts.registry.stats(), nodes: () => parts.nodes.list() });
+  attach(parts: { readonly registry: Registry; readonly nodes: BrokerNodes; readonly writer?: () => WriterCounters }): void {
+    this.metrics.attach({
+      registry: () => parts.registry.stats(),
+      nodes: () => parts.nodes.list(),
+      ...(parts.writer ? { writer: parts.writer } : {}),
+    });
   }
 
   /** `/metrics`, `/healthz`, `/readyz`. */

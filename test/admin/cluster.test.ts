@@ -83,6 +83,12 @@ describe('admin API across instances', () => {
       counters: { publishesAllowed: 1 },
     });
 
+    // reading the client on B (from the journal) must not re-arm B's fence over its stale copy
+    expect((await api(b.base, 'GET', '/v1/clients/shared-client')).json).toMatchObject({
+      source: 'journal',
+      override: { limits: { max_payload: '10B' } },
+    });
+
     // B's very next decision follows the override (B's append on its stale copy was fenced: a conflict, then a redo)
     const conflicts = async (): Promise<number> => {
       const text = await (await fetch(`${b.base}/metrics`)).text();

@@ -133,6 +133,13 @@ describe('compose: hookwarden', () => {
     expect(job.static_configs.flatMap((s) => s.targets)).toEqual(hookwardens.map(([n]) => `${n}:${HTTP_PORT}`));
     const grafana = yaml<{ datasources: { url: string }[] }>('deploy/grafana/datasources.yaml');
     expect(grafana.datasources[0]?.url).toBe('http://prometheus:9090');
+    // the dashboard is provisioned from the folder the provider reads
+    const provider = yaml<{ providers: { options: { path: string } }[] }>('deploy/grafana/dashboards.yaml').providers[0]!;
+    const mounts = (c.services.grafana?.volumes ?? []).map((v) => v.split(':'));
+    for (const [src] of mounts) expect(existsSync(join(ROOT, 'deploy', src!)), src).toBe(true);
+    expect(mounts.find(([src]) => src === './grafana/hookwarden-dashboard.json')?.[1]).toMatch(
+      new RegExp(`^${provider.options.path}/[\\w-]+\\.json$`),
+    );
     expect(c.services.prometheus?.ports).toEqual(['127.0.0.1:9090:9090']);
   });
 });

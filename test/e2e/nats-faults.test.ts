@@ -210,7 +210,9 @@ describe('NATS faults', () => {
     console.info(`nats faults SIGSTOP: ${JSON.stringify(figures)}`);
     expect(r.driver.failures).toEqual([]);
     expect(figures.maxMs, 'slowest valued answer, ms').toBeLessThanOrEqual(DEADLINE_MS + SLACK_MS);
-    expect(figures.authorizeFallbacks, 'the pause was felt: some hooks got the fallback').toBeGreaterThan(0);
+    // the pause was felt: hooks got the fallback, or the instance switched to its degrade rule (local)
+    const degradedLogged = r.hw.lines.some((l) => l.includes('degraded, deciding locally'));
+    expect(figures.authorizeFallbacks + (degradedLogged ? 1 : 0), 'the pause was felt').toBeGreaterThan(0);
     expect(figures.authorizeFallbacksAfterSettle, 'fallback answers once NATS is back').toBe(0);
     const j = await settledJournal(r, w);
     console.info(`journal: ${JSON.stringify(j)}`);

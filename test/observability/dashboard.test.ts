@@ -59,4 +59,10 @@ describe('Grafana dashboard', () => {
     const missing = METRIC_NAMES.filter((n) => !shown.has(n));
     expect(missing, 'hookwarden metrics without a dashboard panel').toEqual([]);
   });
+
+  it('every metric is described in docs/OPERATIONS.md', () => {
+    const doc = readFileSync(new URL('../../docs/OPERATIONS.md', import.meta.url), 'utf8');
+    const metrics = doc.slice(doc.indexOf('## Metrics'), doc.indexOf('## Health'));
+    expect(METRIC_NAMES.filter((n) => !metrics.includes(`\`${n}\``))).toEqual([]);
+  });
 });

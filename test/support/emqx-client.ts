@@ -30,6 +30,8 @@ function serviceOf(generation: GenerationName): grpc.ServiceClientConstructor {
 export interface EmqxClient {
   call<T = Record<string, unknown>>(rpc: string, request: object, timeoutMs?: number): Promise<T>;
   close(): void;
+  /** The underlying grpc-js client (its channel's connectivity state, e.g.). */
+  readonly grpc?: grpc.Client;
 }
 
 export function emqxClient(
@@ -50,5 +52,6 @@ export function emqxClient(
         );
       }),
     close: () => client.close(),
+    grpc: client,
   };
 }

@@ -92,6 +92,10 @@ export class NatsServer {
   get url(): string {
     return `nats://127.0.0.1:${this.#port}`;
   }
+  /** The server name (`-n`): what JetStream reports as a stream's `cluster.leader`. */
+  get name(): string {
+    return this.#name;
+  }
   get pid(): number | undefined {
     return this.#child?.pid;
   }
@@ -239,13 +243,16 @@ export interface NatsCluster {
   readonly servers: readonly NatsServer[];
   /** Client URLs of every node (seed list). */
   readonly urls: readonly string[];
+  /** With `{ monitor: true }`: each node's HTTP monitoring base URL (`/connz`, `/jsz`, …); else empty. */
+  readonly monitorUrls: readonly string[];
   cleanup(): Promise<void>;
 }
 
-/** A JetStream cluster of `size` nodes on loopback (default 3), each with its own store. */
-export async function startCluster(size = 3): Promise<NatsCluster> {
+/** A JetStream cluster of `size` nodes on loopback (default 3), each with its own store; `monitor`: HTTP monitoring on. */
+export async function startCluster(size = 3, opts: { monitor?: boolean } = {}): Promise<NatsCluster> {
   const clientPorts = await Promise.all(Array.from({ length: size }, () => freePort()));
   const routePorts = await Promise.all(Array.from({ length: size }, () => freePort()));
+  const monitorPorts = opts.monitor ? await Promise.all(Array.from({ length: size }, () => freePort())) : [];
   const tag = `hwc${process.pid}${Math.random().toString(36).slice(2, 6)}`;
   const routes = routePorts.map((p) => `nats-route://127.0.0.1:${p}`).join(', ');
   const servers: NatsServer[] = [];
@@ -255,7 +262,9 @@ export async function startCluster(size = 3): Promise<NatsCluster> {
         NatsServer.start({
           port,
           name: `${tag}-${i}`,
-          config: `cluster {\n  name: ${tag}\n  listen: 127.0.0.1:${routePorts[i]}\n  routes: [${routes}]\n}\n`,
+          config:
+            `cluster {\n  name: ${tag}\n  listen: 127.0.0.1:${routePorts[i]}\n  routes: [${routes}]\n}\n` +
+            (opts.monitor ? `http: 127.0.0.1:${monitorPorts[i]}\n` : ''),
           readyTimeoutMs: 20_000,
         }),
       ),
@@ -268,6 +277,7 @@ export async function startCluster(size = 3): Promise<NatsCluster> {
   return {
     servers,
     urls: servers.map((s) => s.url),
+    monitorUrls: monitorPorts.map((p) => `http://127.0.0.1:${p}`),
     cleanup: async () => {
       await Promise.all(servers.map((s) => s.cleanup()));
     },
