@@ -17,6 +17,7 @@ export const ErrorCodes = [
   'EXH_BRIDGE_SETUP',
   'EXH_CLUSTER_SETUP',
   'EXH_NATS_UNSUPPORTED',
+  'EXH_CLIENT_NEWER_VERSION',
 ] as const;
 export type ErrorCode = (typeof ErrorCodes)[number];
 

@@ -36,6 +36,11 @@ export class ClientEntry {
   policyPeerhost = '';
   /** Created from nothing (not found in any tier): the journal may still know the client. */
   fresh = false;
+  /**
+   * Why this instance must not write for the client (the journal holds a state of a newer machine
+   * or schema version: a rolling upgrade is under way); undefined normally.
+   */
+  foreign: string | undefined;
   #tail: Promise<unknown> = Promise.resolve();
 
   constructor(

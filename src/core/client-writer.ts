@@ -285,8 +285,12 @@ export class ClientWriter {
     try {
       const loaded = await this.#journal.load(entry.clientId);
       const snap = loaded?.snapshot;
-      if (snap && !canRestore(snap.machineVersion)) {
-        throw new Error(`the journal holds a snapshot of machine ${snap.machineVersion}, which this version cannot read`);
+      if (loaded?.unreadable || (snap && !canRestore(snap.machineVersion))) {
+        // a newer version wrote it (rolling upgrade): never fold over it (hook-service answers the fallback)
+        entry.foreign = loaded?.unreadable
+          ? 'its newest journal entry has a newer schema'
+          : `its journal snapshot is of machine ${snap?.machineVersion}`;
+        throw new Error(`client ${JSON.stringify(entry.clientId)}: ${entry.foreign}`);
       }
       // a timed-out append may have landed: it is then in the newest message (unless another writer
       // wrote since, when it is redone: an over-count, which errs strict)

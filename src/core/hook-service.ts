@@ -30,6 +30,7 @@ import { AppendTimeoutError, ConflictError } from '../journal/journal-errors.js'
 import { recordOf, type RecordOptions } from '../journal/record.js';
 import type { JournalRecord } from '../journal/journal.js';
 import type { Logger } from '../observability/logger.js';
+import { AppError } from '../errors.js';
 import type { CredentialChecker } from '../policy/users.js';
 import { resolvePolicy, type PolicySet } from '../policy/policy-set.js';
 import { connKeyOf, isFromClient, toClientEvent, type Prepared } from './client-event.js';
@@ -181,11 +182,13 @@ export class HookService implements Dispatcher {
     try {
       const loaded = await this.#deps.journal.load(entry.clientId);
       const snap = loaded?.snapshot;
-      if (snap && canRestore(snap.machineVersion)) entry.snapshot = unpackSnapshot(snap.packed);
-      else if (snap)
+      if (loaded?.unreadable) entry.foreign = 'its newest journal entry has a newer schema';
+      else if (snap && canRestore(snap.machineVersion)) entry.snapshot = unpackSnapshot(snap.packed);
+      else if (snap) entry.foreign = `its journal snapshot is of machine ${snap.machineVersion}`;
+      if (entry.foreign)
         this.#deps.log.warn(
-          { clientId: entry.clientId, machineVersion: snap.machineVersion },
-          'journal snapshot of another machine version; starting fresh',
+          { clientId: entry.clientId, why: entry.foreign },
+          'client written by a newer hookwarden: not written here (valued hooks get the fallback) until an upgraded instance serves it',
         );
     } catch (err) {
       this.#deps.log.warn({ err, clientId: entry.clientId }, 'could not load client from the journal; starting fresh');
@@ -251,6 +254,12 @@ export class HookService implements Dispatcher {
    */
   #record(entry: ClientEntry, hook: HookEvent, event: ClientEvent, r: StepResult, deadline?: number): Decision | Promise<Decision> {
     const d = r.decision;
+    if (entry.foreign) {
+      // never fold over a newer version's state: no record, no snapshot; valued hooks get the fallback
+      if (d)
+        throw new AppError('EXH_CLIENT_NEWER_VERSION', `client ${JSON.stringify(entry.clientId)}: ${entry.foreign}; answered the fallback`);
+      return NO_DECISION;
+    }
     if (r.facts.length > 0) this.#deps.onFacts?.(entry.clientId, r.facts);
     if (d) this.#decisions.observe(entry.clientId, hook.type, d);
     if (this.#writer.fenced) return this.#writer.write(entry, hook, event, r, deadline);

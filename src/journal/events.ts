@@ -283,7 +283,7 @@ export function decodeEntries(text: string, seq?: number): JournalEntry[] | unde
   } catch {
     return undefined;
   }
-  if (!isObj(parsed)) return undefined;
+  if (!isObj(parsed) || parsed.v !== SCHEMA_VERSION) return undefined; // a newer schema: not ours to read
   const position = seq ?? parsed.seq;
   if (typeof position !== 'number') return undefined;
   const s = parsed.snapshot;

@@ -170,6 +170,11 @@ export interface LoadedClient {
   readonly complete: boolean;
   /** NATS: ids of the records in the client's newest message (tells a writer whether its timed-out append landed). */
   readonly newestIds?: readonly string[];
+  /**
+   * The client's newest message could not be read (a newer entry schema, written by a newer
+   * version during a rolling upgrade): this instance must not write for the client.
+   */
+  readonly unreadable?: boolean;
 }
 
 export interface JournalStats {

@@ -514,6 +514,11 @@ export class NatsJournal implements JournalPort {
         newestIds: last.ids,
       };
     }
+    if (!last.entry) {
+      // the newest message is not readable by this version: report it, never fold past it
+      this.#rearm(clientId, last.seq);
+      return { clientId, seq: last.seq, after: [], complete: false, unreadable: true };
+    }
     // slow path: the newest record has no snapshot; read the client's retained history
     const history = await this.#reader.history(subject, last.seq, Number.POSITIVE_INFINITY);
     let snapAt = -1;

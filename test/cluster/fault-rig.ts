@@ -220,7 +220,7 @@ export function rateProblems(calls: readonly CallRecord[], entries: readonly Jou
       }
     }
   };
-  const clients = new Set(calls.map((c) => c.clientId));
+  const clients = new Set([...calls.map((c) => c.clientId), ...entries.map((e) => e.record.clientId)]);
   for (const id of clients) {
     const mine = calls.filter((c) => c.clientId === id && c.hook === 'message.publish' && c.outcome === 'allow');
     check(
