@@ -13,8 +13,18 @@
  * journal's (one connection, publishes in order). The cost is a small lag.
  *
  * Run it in one instance (or a few: the dedup window absorbs the overlap).
+ *
+ * Sharded journals (docs/CLUSTER.md §Shards) have one projector per shard,
+ * all writing into the one feed stream, so "the feed's last message" no
+ * longer says where a shard stands: each keeps its position (the newest
+ * journal sequence of its shard whose events are all acknowledged by the
+ * feed) in the KV bucket `<prefix>-feed-positions` (key
+ * `feed-position-<shard>`, written at most every `positionEveryMs` and on a
+ * graceful stop), and its messages carry `Hw-Shard` and `Nats-Msg-Id =
+ * <shard>:<journal seq>:<part>`. After a crash it repeats at most the last
+ * interval's events, which the dedup window absorbs.
  */
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { DeliverPolicy, StorageType, type JetStreamClient, type JetStreamManager, type KV, type NatsConnection } from 'nats';
 import type { SubjectNames } from './client-key.js';
 import { decodeEntries, feedEventsOf, type FeedEvent, type FeedKind } from './events.js';
 import { encodedHeaders, JsAppender } from './js-appender.js';
@@ -39,9 +49,21 @@ export interface FeedOptions {
   readonly exclude?: readonly FeedKind[];
   /** Feed publishes in flight (default 128). */
   readonly window?: number;
+  /** Sharded journals: how often a shard's projector stores its position (default 1 s; well inside the 2 min dedup window). */
+  readonly positionEveryMs?: number;
 }
 
-export const FEED_DEFAULTS = { stream: 'HOOKWARDEN_FEED', maxAgeMs: 24 * 3600 * 1000, window: 128, duplicateWindowMs: 120_000 } as const;
+export const FEED_DEFAULTS = {
+  stream: 'HOOKWARDEN_FEED',
+  maxAgeMs: 24 * 3600 * 1000,
+  window: 128,
+  duplicateWindowMs: 120_000,
+  positionEveryMs: 1000,
+} as const;
+
+/** KV bucket of the shard projectors' positions (no TTL: a position must outlive any outage). */
+export const positionBucket = (prefix: string): string => `${prefix}-feed-positions`;
+export const positionKey = (shard: number): string => `feed-position-${shard}`;
 
 export interface ProjectorDeps {
   /** Feed publishes go out on this connection (one ack inbox, batched per turn). */
@@ -78,9 +100,16 @@ export class FeedProjector {
   #position = 0;
   #published = 0;
   #waiters: { seq: number; wake: () => void }[] = [];
+  /** Sharded: this projector's shard and its position store. */
+  readonly #shard: number | undefined;
+  #positions: KV | undefined;
+  #savedPosition = 0;
+  #saving: Promise<void> | undefined;
+  #saveTimer: NodeJS.Timeout | undefined;
 
   private constructor(deps: ProjectorDeps) {
     this.#deps = deps;
+    this.#shard = deps.names.shard;
     this.#feedStream = deps.feed.stream ?? FEED_DEFAULTS.stream;
     this.#exclude = new Set(deps.feed.exclude ?? []);
     this.#publisher = new JsAppender(deps.nc);
@@ -130,6 +159,9 @@ export class FeedProjector {
     this.#stopped = true;
     this.#stop?.();
     await this.#loop;
+    clearTimeout(this.#saveTimer);
+    await this.#saving;
+    if (this.#positions && this.#position > this.#savedPosition) await this.#savePosition().catch(() => undefined);
     this.#publisher.close();
   }
 
@@ -151,8 +183,9 @@ export class FeedProjector {
     }
   }
 
-  /** Where to continue: right after the feed's last message. */
+  /** Where to continue: right after the feed's last message (sharded: after the stored position). */
   async #resume(): Promise<Resume> {
+    if (this.#shard !== undefined) return this.#resumeShard(this.#shard);
     const info = await this.#deps.jsm.streams.info(this.#feedStream);
     if (info.state.last_seq === 0) return { seq: 0, skipParts: 0 };
     if (info.state.messages === 0) {
@@ -165,6 +198,43 @@ export class FeedProjector {
     const parts = Number(last.header.get('Hw-Parts'));
     if (!Number.isInteger(seq) || seq <= 0) return { seq: 0, skipParts: 0 };
     return part + 1 >= parts ? { seq: seq + 1, skipParts: 0 } : { seq, skipParts: part + 1 };
+  }
+
+  async #resumeShard(shard: number): Promise<Resume> {
+    this.#positions ??= await this.#deps.js.views.kv(positionBucket(this.#deps.names.prefix), { history: 1, storage: StorageType.File });
+    const e = await this.#positions.get(positionKey(shard));
+    const stored = e && e.operation === 'PUT' ? Number((e.json() as { seq?: unknown }).seq) : 0;
+    const info = await this.#deps.jsm.streams.info(this.#deps.journalStream);
+    // a position past the stream's end means the stream was recreated: project it from the start
+    const seq = Number.isInteger(stored) && stored > 0 && stored <= info.state.last_seq ? stored : 0;
+    this.#savedPosition = Math.max(this.#savedPosition, seq);
+    return { seq: seq + 1, skipParts: 0 };
+  }
+
+  /** Store the position now (sharded), one write at a time. */
+  async #savePosition(): Promise<void> {
+    const kv = this.#positions;
+    if (!kv || this.#shard === undefined) return;
+    const seq = this.#position;
+    await kv.put(positionKey(this.#shard), encoder.encode(JSON.stringify({ seq, at: Date.now() })));
+    this.#savedPosition = Math.max(this.#savedPosition, seq);
+  }
+
+  /** Sharded: store the position after acknowledged progress, at most every `positionEveryMs`. */
+  #schedulePositionSave(): void {
+    if (!this.#positions || this.#saveTimer || this.#saving || this.#stopped) return;
+    const every = this.#deps.feed.positionEveryMs ?? FEED_DEFAULTS.positionEveryMs;
+    this.#saveTimer = setTimeout(() => {
+      this.#saveTimer = undefined;
+      if (this.#position <= this.#savedPosition || this.#stopped) return;
+      this.#saving = this.#savePosition()
+        .catch((err: unknown) => this.#deps.onError(err as Error))
+        .finally(() => {
+          this.#saving = undefined;
+          if (this.#position > this.#savedPosition) this.#schedulePositionSave();
+        });
+    }, every);
+    this.#saveTimer.unref();
   }
 
   async #project(from: Resume): Promise<void> {
@@ -204,7 +274,8 @@ export class FeedProjector {
             ['Hw-Journal-Seq', String(m.seq)],
             ['Hw-Part', String(part)],
             ['Hw-Parts', String(events.length)],
-            ['Nats-Msg-Id', `${m.seq}:${part}`],
+            ...(this.#shard !== undefined ? ([['Hw-Shard', String(this.#shard)]] as const) : []),
+            ['Nats-Msg-Id', this.#shard !== undefined ? `${this.#shard}:${m.seq}:${part}` : `${m.seq}:${part}`],
           ]);
           const subject = names.feed(fe.category, fe.name, entry.record.clientId);
           pubs.push(this.#publisher.publishWith(subject, encoder.encode(JSON.stringify(fe.event)), h, this.#deps.apiTimeoutMs));
@@ -237,6 +308,7 @@ export class FeedProjector {
   #advance(seq: number): void {
     if (seq <= this.#position) return;
     this.#position = seq;
+    if (seq > this.#savedPosition) this.#schedulePositionSave();
     if (this.#waiters.length === 0) return;
     const ready = this.#waiters.filter((w) => w.seq <= seq);
     this.#waiters = this.#waiters.filter((w) => w.seq > seq);

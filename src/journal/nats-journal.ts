@@ -58,14 +58,24 @@ import { RecordIds, sourceOf } from './record-ids.js';
  */
 export const streamName = (prefix: string, what: 'JOURNAL' | 'FEED'): string => `${prefix.toUpperCase().replace(/-/g, '_')}_${what}`;
 
+/** The journal stream of one shard: `<PREFIX>_JOURNAL_<shard>` (docs/CLUSTER.md §Shards). */
+export const shardStreamName = (prefix: string, shard: number): string => `${streamName(prefix, 'JOURNAL')}_${shard}`;
+
 export interface NatsJournalOptions extends CommonJournalOptions {
-  /** Use this connection (not closed by `close()`); else one is made from `connect`. */
+  /** Use this connection (not closed by `close()` unless `ownsConnection`); else one is made from `connect`. */
   readonly connection?: NatsConnection;
+  /** Close the given `connection` on `close()` (the opener hands it over). */
+  readonly ownsConnection?: boolean;
   readonly connect?: NatsConnectOptions;
   /** Subject prefix (default `hookwarden`). */
   readonly prefix?: string;
-  /** Journal stream name (default `<PREFIX>_JOURNAL`, e.g. `HOOKWARDEN_JOURNAL`). */
+  /** Journal stream name (default `<PREFIX>_JOURNAL`, e.g. `HOOKWARDEN_JOURNAL`; with `shard`, `<PREFIX>_JOURNAL_<shard>`). */
   readonly stream?: string;
+  /**
+   * This journal is one shard of a sharded journal (sharded-journal.ts routes the clients): subjects
+   * `<prefix>.journal.<shard>.<key>`, the shard's own stream, and feed messages marked with the shard.
+   */
+  readonly shard?: number;
   /** Records kept per client (default 1000). Never use max age alone: it would drop idle clients' state. */
   readonly maxMsgsPerSubject?: number;
   readonly maxAgeMs?: number;
@@ -139,6 +149,12 @@ const natsCode = (err: unknown): string | undefined => (err as { code?: unknown 
 /** Timeout of the JetStream calls made at start (stream creation can be slow on a busy server). */
 const SETUP_TIMEOUT_MS = 5000;
 
+const journalStreamOf = (opts: NatsJournalOptions): string => {
+  const prefix = opts.prefix ?? NATS_DEFAULTS.prefix;
+  if (opts.shard === undefined) return opts.stream ?? streamName(prefix, 'JOURNAL');
+  return opts.stream ? `${opts.stream}_${opts.shard}` : shardStreamName(prefix, opts.shard);
+};
+
 /** Cursor value of a fenced client: -(lastSeq + 1). */
 const fencedCursor = (lastSeq: number): number => -(lastSeq + 1);
 
@@ -167,6 +183,7 @@ export class NatsJournal implements JournalPort {
   #maxBatchBytes = MAX_BATCH_BYTES;
   readonly #cursors: LRUCache<string, number>;
   #projector: FeedProjector | undefined;
+  #feed: FeedOptions | undefined;
   #lease: FeedLease | undefined;
   #closed = false;
   /** Past close()'s grace period: in-flight appends give up. */
@@ -181,7 +198,7 @@ export class NatsJournal implements JournalPort {
 
   private constructor(nc: NatsConnection, own: boolean, jsm: JetStreamManager, opts: NatsJournalOptions, notes: string[]) {
     this.#nc = nc;
-    this.#ownConnection = own;
+    this.#ownConnection = own || opts.ownsConnection === true;
     this.#jsm = jsm;
     this.#opts = opts;
     this.#apiTimeoutMs = opts.apiTimeoutMs ?? NATS_DEFAULTS.apiTimeoutMs;
@@ -190,8 +207,8 @@ export class NatsJournal implements JournalPort {
     if (maxPayload !== undefined && maxPayload > 0) this.#maxBatchBytes = Math.min(MAX_BATCH_BYTES, Math.floor(maxPayload / 2));
     this.#js = nc.jetstream({ timeout: this.#apiTimeoutMs });
     this.#appender = new JsAppender(nc);
-    this.names = subjectNames(opts.prefix ?? NATS_DEFAULTS.prefix);
-    this.stream = opts.stream ?? streamName(opts.prefix ?? NATS_DEFAULTS.prefix, 'JOURNAL');
+    this.names = subjectNames(opts.prefix ?? NATS_DEFAULTS.prefix, opts.shard);
+    this.stream = journalStreamOf(opts);
     this.#reader = new NatsJournalReader(this.#js, jsm, this.stream, this.#apiTimeoutMs);
     this.#sourceJson = JSON.stringify(sourceOf(opts.instance));
     this.#machineVersion = String(opts.machineVersion ?? '');
@@ -211,12 +228,12 @@ export class NatsJournal implements JournalPort {
       // setup may wait for stream creation (slow on a busy server); the hot path uses apiTimeoutMs
       const setupJsm = await jetStreamManager(nc, Math.max(apiTimeoutMs, SETUP_TIMEOUT_MS));
       const jsm = await nc.jetstreamManager({ timeout: apiTimeoutMs });
-      const names = subjectNames(opts.prefix ?? NATS_DEFAULTS.prefix);
-      const stream = opts.stream ?? streamName(opts.prefix ?? NATS_DEFAULTS.prefix, 'JOURNAL');
+      const names = subjectNames(opts.prefix ?? NATS_DEFAULTS.prefix, opts.shard);
+      const stream = journalStreamOf(opts);
       const journalSpec: StreamSpec = {
         name: stream,
         subject: names.journalAll,
-        description: 'hookwarden journal: one subject per MQTT client (docs/EVENTS.md)',
+        description: `hookwarden journal${opts.shard !== undefined ? ` shard ${opts.shard}` : ''}: one subject per MQTT client (docs/EVENTS.md)`,
         maxMsgsPerSubject: opts.maxMsgsPerSubject ?? NATS_DEFAULTS.maxMsgsPerSubject,
         ...(opts.maxAgeMs ? { maxAgeMs: opts.maxAgeMs } : {}),
         ...(opts.maxBytes ? { maxBytes: opts.maxBytes } : {}),
@@ -227,17 +244,18 @@ export class NatsJournal implements JournalPort {
       const notes = [...(await ensureStream(setupJsm, journalSpec)).notes];
       if (feed) notes.push(...(await FeedProjector.ensureFeedStream(setupJsm, names, feed)).notes);
       const j = new NatsJournal(nc, own, jsm, opts, notes);
+      j.#feed = feed;
       if (feed && feed.project === 'lease') {
         j.#lease = await FeedLease.start({
           js: j.#js,
           prefix: opts.prefix ?? NATS_DEFAULTS.prefix,
           holder: `${opts.instance ?? hostname()}/${j.#ids.boot}`,
           ...(feed.leaseTtlMs ? { ttlMs: feed.leaseTtlMs } : {}),
-          onChange: (held) => (held ? j.#startProjector(stream, names, feed) : void j.#stopProjector()),
+          onChange: (held) => (held ? j.startFeedProjector() : void j.stopFeedProjector()),
           onError: (err) => j.#background(err, 'feed projector lease'),
         });
       } else if (feed && feed.project !== false) {
-        j.#startProjector(stream, names, feed);
+        j.startFeedProjector();
       }
       return j;
     } catch (err) {
@@ -246,21 +264,26 @@ export class NatsJournal implements JournalPort {
     }
   }
 
-  #startProjector(journalStream: string, names: SubjectNames, feed: FeedOptions): void {
-    if (this.#projector || this.#closed) return;
+  /**
+   * Run the feed projector of this journal (a no-op without `feed`, when running or closed). Called
+   * by the lease holder; a sharded journal calls it for the shards whose lease it holds.
+   */
+  startFeedProjector(): void {
+    const feed = this.#feed;
+    if (!feed || this.#projector || this.#closed) return;
     this.#projector = FeedProjector.start({
       nc: this.#nc,
       js: this.#js,
       jsm: this.#jsm,
-      journalStream,
-      names,
+      journalStream: this.stream,
+      names: this.names,
       feed,
       apiTimeoutMs: this.#apiTimeoutMs,
-      onError: (err) => this.#background(err, 'feed projection'),
+      onError: (err) => this.#background(err, `feed projection${this.names.shard !== undefined ? ` of shard ${this.names.shard}` : ''}`),
     });
   }
 
-  async #stopProjector(): Promise<void> {
+  async stopFeedProjector(): Promise<void> {
     const p = this.#projector;
     this.#projector = undefined;
     await p?.stop();
@@ -594,7 +617,7 @@ export class NatsJournal implements JournalPort {
     const graceMs = this.#opts.appendTimeoutMs ?? NATS_DEFAULTS.appendTimeoutMs;
     await Promise.race([this.flush(), sleep(graceMs)]);
     await this.#lease?.stop();
-    await this.#stopProjector();
+    await this.stopFeedProjector();
     this.#stopped = true;
     clearTimeout(this.#holdTimer);
     this.#releaseHeld(); // fail fast: the connection is going

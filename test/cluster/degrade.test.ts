@@ -11,22 +11,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Outbox } from '../../src/core/outbox.js';
 import { openJournal } from '../../src/journal/open-journal.js';
 import type { JournalEntry } from '../../src/journal/journal.js';
-import { META, clientinfo, message, type Who } from '../support/emqx-shapes.js';
+import { META, clientinfo, message, rateLimitedPolicy, type ValuedReply as Valued, type Who } from '../support/emqx-shapes.js';
 import { startHarness, type Harness } from '../support/in-process.js';
 import { NatsServer } from '../support/nats-server.js';
 
-interface Valued {
-  type: string;
-  bool_result?: boolean;
-  message?: { headers: Record<string, string> };
-}
-
-const POLICY = `
-default:
-  limits: { messages_rate: "2/s", messages_burst: 3 }
-  acl:
-    - { permission: allow, action: all, topics: ["#"] }
-`;
+const POLICY = rateLimitedPolicy('2/s', 3);
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

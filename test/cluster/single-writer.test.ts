@@ -9,22 +9,11 @@ import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeEntries } from '../../src/journal/events.js';
 import { streamName } from '../../src/journal/nats-journal.js';
-import { META, clientinfo, message, type Who } from '../support/emqx-shapes.js';
+import { META, clientinfo, message, rateLimitedPolicy, type ValuedReply as Valued, type Who } from '../support/emqx-shapes.js';
 import { startHarness, type Harness } from '../support/in-process.js';
 import { NatsServer } from '../support/nats-server.js';
 
-interface Valued {
-  type: string;
-  bool_result?: boolean;
-  message?: { headers: Record<string, string> };
-}
-
-const POLICY = `
-default:
-  limits: { messages_rate: "5/s", messages_burst: 5 }
-  acl:
-    - { permission: allow, action: all, topics: ["#"] }
-`;
+const POLICY = rateLimitedPolicy('5/s', 5);
 
 let server: NatsServer;
 let nc: NatsConnection;

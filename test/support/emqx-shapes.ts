@@ -54,3 +54,14 @@ export const message = (w: Who, topic: string, payload: Buffer | string, qos = 0
   timestamp: String(1_795_754_671_561 + counter),
   headers: { peerhost: w.peerhost ?? '127.0.0.1', protocol: 'mqtt', username: w.username ?? '' },
 });
+
+/** A `ValuedResponse` as the reference client decodes it. */
+export interface ValuedReply {
+  type: string;
+  bool_result?: boolean;
+  message?: { headers: Record<string, string> };
+}
+
+/** A policy limiting messages per client and allowing every topic (cluster and degrade tests). */
+export const rateLimitedPolicy = (rate: string, burst: number): string =>
+  `default:\n  limits: { messages_rate: "${rate}", messages_burst: ${burst} }\n  acl:\n    - { permission: allow, action: all, topics: ["#"] }\n`;
