@@ -147,7 +147,7 @@ const apiCode = (err: unknown): number | undefined => (err as { api_error?: { er
 const natsCode = (err: unknown): string | undefined => (err as { code?: unknown }).code as string | undefined;
 
 /** Timeout of the JetStream calls made at start (stream creation can be slow on a busy server). */
-const SETUP_TIMEOUT_MS = 5000;
+export const SETUP_TIMEOUT_MS = 5000;
 
 const journalStreamOf = (opts: NatsJournalOptions): string => {
   const prefix = opts.prefix ?? NATS_DEFAULTS.prefix;

@@ -3,15 +3,16 @@
  * (`hookwarden_journal_append_duration_seconds`). Everything else is passed
  * through; notifications (no promise) cost one clock reading.
  */
-import type {
-  AppendAck,
-  AppendOptions,
-  JournalEntry,
-  JournalKind,
-  JournalPort,
-  JournalRecord,
-  JournalStats,
-  LoadedClient,
+import {
+  isDurableByDefault,
+  type AppendAck,
+  type AppendOptions,
+  type JournalEntry,
+  type JournalKind,
+  type JournalPort,
+  type JournalRecord,
+  type JournalStats,
+  type LoadedClient,
 } from '../journal/journal.js';
 import type { HistogramCell } from './metric-cells.js';
 
@@ -29,6 +30,8 @@ export class MeteredJournal implements JournalPort {
   }
 
   append(record: JournalRecord, opts?: AppendOptions): Promise<AppendAck> | undefined {
+    // only durable appends are timed: a tracked notification's promise passes through untouched
+    if (!(opts?.durable ?? isDurableByDefault(record))) return this.inner.append(record, opts);
     const startedAt = performance.now();
     const ack = this.inner.append(record, opts);
     if (ack === undefined) return undefined;
