@@ -18,6 +18,8 @@ const NATS_OPTIONS = {
   'nats-tls-cert': { type: 'string' },
   'nats-tls-key': { type: 'string' },
   'nats-prefix': { type: 'string' },
+  'nats-shards': { type: 'string' },
+  'nats-shard-tags': { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 const SERVE_OPTIONS = {
@@ -125,6 +127,10 @@ journal (docs/EVENTS.md):
   --nats-user U --nats-password P | --nats-token T | --nats-creds FILE | --nats-nkey FILE
   --nats-tls-ca FILE [--nats-tls-cert FILE --nats-tls-key FILE]
   --nats-prefix P               subject prefix (hookwarden)
+  --nats-shards N               split the journal into N streams <PREFIX>_JOURNAL_0…N-1 (1; max 64;
+                                fixed once records exist: docs/CLUSTER.md#shards)
+  --nats-shard-tags LIST        placement tags spreading new shard streams over the servers
+                                (shard s → tag s mod count; servers' server_tags), e.g. az:1,az:2
   --feed true|false             publish <prefix>.events.… (true with --nats)
   --feed-exclude LIST           feed kinds left out, e.g. message.publish_checked,message.delivered
   --feed-project lease|always|never
@@ -145,6 +151,7 @@ cluster (with --nats; docs/CLUSTER.md):
 
   hookwarden replay  [--data-dir DIR | --nats URL]   rebuild every client from the journal, report differences
   hookwarden inspect CLIENTID [--data-dir DIR | --nats URL] [--last N]
+                                with --nats both find the shard streams themselves (--nats-shards N to insist)
 `;
 
 /** Run the CLI; resolves to the exit code. `serve` resolves only when the server stops. */

@@ -10,6 +10,7 @@ import type { HookName } from './domain/hook-event.js';
 import { AppError } from './errors.js';
 import { Secret } from './domain/secret.js';
 import { FEED_KINDS } from './journal/events.js';
+import { MAX_SHARDS } from './journal/client-key.js';
 import { bridgeOptionProblems } from './bridge/config.js';
 import { topicMatches } from './domain/topic.js';
 import { parseDurationMs, parseSizeBytes } from './domain/units.js';
@@ -54,7 +55,11 @@ export interface Config {
   readonly bridgeMaxBacklog: number;
   readonly bridgeMaxBacklogBytes: number;
   /** What a valued hook gets while NATS cannot be reached (docs/CLUSTER.md §Degrade). */
-  readonly degrade: { readonly 'client.authenticate': 'local' | 'deny'; readonly 'client.authorize': 'local' | 'deny'; readonly 'message.publish': 'local' | 'deny' };
+  readonly degrade: {
+    readonly 'client.authenticate': 'local' | 'deny';
+    readonly 'client.authorize': 'local' | 'deny';
+    readonly 'message.publish': 'local' | 'deny';
+  };
   /** Local outbox for records made while NATS cannot be reached (default `<data-dir>/outbox`, else a temp dir). */
   readonly outboxDir?: string;
   readonly outboxMaxBytes: number;
@@ -83,6 +88,10 @@ export interface NatsConfig {
   readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
   /** Subject prefix of journal, feed and bridge (default `hookwarden`). */
   readonly prefix: string;
+  /** Journal shards, 1 – 64 (docs/CLUSTER.md §Shards). Absent: 1 for serve; replay and inspect use the streams' layout. */
+  readonly shards?: number;
+  /** JetStream placement tags for new journal streams: shard s goes to a server tagged `shardTags[s mod length]`. */
+  readonly shardTags?: readonly string[];
   /** Publish the event feed (`<prefix>.events.…`). */
   readonly feed: boolean;
   /** Feed kinds left out, e.g. `message.publish_checked`, `message.delivered`, `message.acked`. */
@@ -178,6 +187,8 @@ export const KEYS = {
   natsCert: { file: 'nats.tls.cert_file', env: 'HOOKWARDEN_NATS_TLS_CERT_FILE', flag: 'nats-tls-cert' },
   natsKey: { file: 'nats.tls.key_file', env: 'HOOKWARDEN_NATS_TLS_KEY_FILE', flag: 'nats-tls-key' },
   natsPrefix: { file: 'nats.prefix', env: 'HOOKWARDEN_NATS_PREFIX', flag: 'nats-prefix' },
+  natsShards: { file: 'nats.shards', env: 'HOOKWARDEN_NATS_SHARDS', flag: 'nats-shards' },
+  natsShardTags: { file: 'nats.shard_tags', env: 'HOOKWARDEN_NATS_SHARD_TAGS', flag: 'nats-shard-tags' },
   feed: { file: 'feed.enabled', env: 'HOOKWARDEN_FEED', flag: 'feed' },
   feedExclude: { file: 'feed.exclude', env: 'HOOKWARDEN_FEED_EXCLUDE', flag: 'feed-exclude' },
   feedProject: { file: 'feed.project', env: 'HOOKWARDEN_FEED_PROJECT', flag: 'feed-project' },
@@ -458,6 +469,8 @@ function natsConfig(p: Parser, issues: ConfigIssue[]): NatsConfig | undefined {
     certFile: p.string('natsCert'),
     keyFile: p.string('natsKey'),
     prefix: p.string('natsPrefix'),
+    shards: p.int('natsShards', 1, MAX_SHARDS),
+    shardTags: p.list('natsShardTags', (s) => /^[^\s,]+$/.test(s), "placement tags as in the servers' server_tags, e.g. az:1,az:2,az:3"),
     feed: p.bool('feed'),
     feedExclude: p.list('feedExclude', (s) => (FEED_KINDS as readonly string[]).includes(s), `feed kinds (${FEED_KINDS.join(', ')})`),
     feedProject: p.oneOf('feedProject', ['lease', 'always', 'never'] as const),
@@ -500,6 +513,8 @@ function natsConfig(p: Parser, issues: ConfigIssue[]): NatsConfig | undefined {
     ...(rest.nkeySeedFile ? { nkeySeedFile: rest.nkeySeedFile } : {}),
     ...(tls ? { tls } : {}),
     prefix: rest.prefix ?? 'hookwarden',
+    ...(rest.shards !== undefined ? { shards: rest.shards } : {}),
+    ...(rest.shardTags && rest.shardTags.length > 0 ? { shardTags: rest.shardTags } : {}),
     feed: rest.feed ?? true,
     feedExclude: rest.feedExclude ?? [],
     feedProject: rest.feedProject ?? 'lease',

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { mountFor } from './core/mount.js';
 import { startEdge, type Edge } from './edge/server.js';
 import { openJournal } from './journal/open-journal.js';
+import { ShardedJournal } from './journal/sharded-journal.js';
 import type { JournalPort } from './journal/journal.js';
 import type { FeedKind } from './journal/events.js';
 import { connectNats } from './journal/nats-connect.js';
@@ -66,7 +67,8 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   let storage: Awaited<ReturnType<typeof openStorage>>;
   let bridged: Awaited<ReturnType<typeof openBridge>>;
   try {
-    storage = await openStorage(config, log);
+    // serve: an unset shard count is 1 (replay and inspect read the layout the streams have)
+    storage = await openStorage(config.nats ? { ...config, nats: { ...config.nats, shards: config.nats.shards ?? 1 } } : config, log);
     await storage.archive.put(policies.current().revision, policies.current().source);
   } catch (err) {
     await policies.close();
@@ -180,6 +182,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
           log,
         })
       : undefined;
+  if (membership && journal instanceof ShardedJournal) membership.setShards(() => journal.activeShards());
   // The HTTP server's routes: metrics and health, then the admin API (src/admin/).
   const routes: HttpRoute[] = [
     ...ops.routes(),
@@ -245,7 +248,9 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
 function degradeOptions(config: Config, n: NatsConfig): Omit<DegradeOptions, 'entryOf'> {
   const dir =
     config.outboxDir ??
-    (config.dataDir ? join(config.dataDir, 'outbox') : join(tmpdir(), `hookwarden-${n.prefix}-${(config.instance ?? hostname()).replace(/[^\w.-]/g, '_')}`));
+    (config.dataDir
+      ? join(config.dataDir, 'outbox')
+      : join(tmpdir(), `hookwarden-${n.prefix}-${(config.instance ?? hostname()).replace(/[^\w.-]/g, '_')}`));
   return {
     outbox: new Outbox({ dir, maxBytes: config.outboxMaxBytes }),
     modes: config.degrade,
@@ -314,6 +319,8 @@ export async function openStorage(
         nats: {
           connection: nc,
           prefix: n.prefix,
+          ...(n.shards !== undefined ? { shards: n.shards } : {}),
+          ...(n.shardTags ? { shardTags: n.shardTags } : {}),
           ...(n.feed
             ? {
                 feed: {
@@ -325,7 +332,8 @@ export async function openStorage(
         },
       });
       const archive = await NatsPolicyArchive.open(nc, n.prefix);
-      log.info({ servers: n.servers, prefix: n.prefix, feed: n.feed }, 'journal: NATS JetStream');
+      const shards = journal instanceof ShardedJournal ? journal.shards.length : 1;
+      log.info({ servers: n.servers, prefix: n.prefix, feed: n.feed, shards }, 'journal: NATS JetStream');
       return { journal, archive, nc };
     } catch (err) {
       await nc.close();

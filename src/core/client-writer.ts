@@ -103,6 +103,8 @@ export class ClientWriter {
   /** Steps appended and not yet acknowledged, per client, oldest first. */
   readonly #open = new WeakMap<ClientEntry, Step[]>();
   readonly #recovering = new WeakSet<ClientEntry>();
+  /** Told of the facts of redone steps (the EMQX link kicks on a ban that only the redo found). */
+  onFacts: ((clientId: string, facts: StepResult['facts']) => void) | undefined;
   readonly #degrade: DegradeOptions | undefined;
   /** False while the journal cannot be reached: records go to the outbox. */
   #available = true;
@@ -316,6 +318,7 @@ export class ClientWriter {
       }
       this.counters.redone++;
       const r = entry.applyNow(s.event);
+      if (r.facts.length > 0) this.onFacts?.(entry.clientId, r.facts);
       // past its deadline EMQX already has the fallback: the redo still goes to the journal (the state
       // relies on it), with the journal's own budget instead of a deadline that would fail it at once
       const deadline = s.deadline !== undefined && s.deadline > Date.now() ? s.deadline : undefined;

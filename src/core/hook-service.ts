@@ -81,6 +81,7 @@ export class HookService implements Dispatcher {
       this.#recordFor,
       deps.degrade && deps.journal.kind === 'nats' ? { ...deps.degrade, entryOf: (id) => deps.registry.entry(id) } : undefined,
     );
+    this.#writer.onFacts = deps.onFacts;
   }
 
   /** Conflict recoveries and redone steps (cluster figures), outbox figures. */

@@ -114,7 +114,7 @@ export class FeedLease {
 
   async #renew(kv: KV, i: number, value: Uint8Array): Promise<void> {
     try {
-      this.#revisions[i] = await kv.update(this.#keys[i] as string, value, this.#revisions[i]);
+      this.#revisions[i] = await kv.update(this.#keys[i] as string, value, this.#revisions[i] ?? 0);
     } catch (err) {
       // taken over or unreachable: stop projecting; whoever holds it now projects
       this.#revisions[i] = 0;

@@ -41,6 +41,8 @@ interface Pending {
   readonly resolve: (ack: AppendAckWire) => void;
   readonly reject: (err: Error) => void;
   readonly timer: NodeJS.Timeout;
+  /** The message, re-sent as is after a reconnect (same msgID and expectation: the server dedups). */
+  readonly out: Outgoing;
 }
 
 const decoder = new TextDecoder();
@@ -90,6 +92,26 @@ export class JsAppender {
   constructor(nc: NatsConnection) {
     this.#nc = nc;
     this.#sub = nc.subscribe(`${this.#prefix}.*`, { callback: (err, m) => this.#reply(err, m) });
+    void this.#watch();
+  }
+
+  /**
+   * A publish that was on the old socket when the connection dropped gets no ack; nats.js does not
+   * send it again. Re-send every pending one at once on reconnect instead of waiting for its timeout.
+   */
+  async #watch(): Promise<void> {
+    try {
+      for await (const s of this.#nc.status()) {
+        if (s.type !== 'reconnect') continue;
+        for (const p of this.#pending.values()) this.#out.push(p.out);
+        if (this.#out.length > 0 && !this.#scheduled) {
+          this.#scheduled = true;
+          setImmediate(this.#send);
+        }
+      }
+    } catch {
+      // the status iterator ends with the connection
+    }
   }
 
   /** Append `body` to `subject` if the subject's last message is `expectedLastSubjectSeq` (0: none). Sent at the end of this turn. */
@@ -111,8 +133,9 @@ export class JsAppender {
         this.#pending.delete(token);
         reject(new JsPublishError('TIMEOUT', `no JetStream ack within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.#pending.set(token, { resolve, reject, timer });
-      this.#out.push({ subject, body, reply: `${this.#prefix}.${token}`, headers: h, token });
+      const out = { subject, body, reply: `${this.#prefix}.${token}`, headers: h, token };
+      this.#pending.set(token, { resolve, reject, timer, out });
+      this.#out.push(out);
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(this.#send);

@@ -76,6 +76,11 @@ export interface NatsJournalOptions extends CommonJournalOptions {
    * `<prefix>.journal.<shard>.<key>`, the shard's own stream, and feed messages marked with the shard.
    */
   readonly shard?: number;
+  /**
+   * JetStream placement tag of the journal stream when it is created: the stream goes to a server
+   * with this tag in its `server_tags` (how shards are spread over servers, docs/CLUSTER.md §Shards).
+   */
+  readonly placementTag?: string;
   /** Records kept per client (default 1000). Never use max age alone: it would drop idle clients' state. */
   readonly maxMsgsPerSubject?: number;
   readonly maxAgeMs?: number;
@@ -184,6 +189,7 @@ export class NatsJournal implements JournalPort {
   readonly #cursors: LRUCache<string, number>;
   #projector: FeedProjector | undefined;
   #feed: FeedOptions | undefined;
+  #projectorStopped: Promise<void> = Promise.resolve();
   #lease: FeedLease | undefined;
   #closed = false;
   /** Past close()'s grace period: in-flight appends give up. */
@@ -239,6 +245,7 @@ export class NatsJournal implements JournalPort {
         ...(opts.maxBytes ? { maxBytes: opts.maxBytes } : {}),
         duplicateWindowMs: opts.duplicateWindowMs ?? NATS_DEFAULTS.duplicateWindowMs,
         allowDirect: true,
+        ...(opts.placementTag ? { placementTag: opts.placementTag } : {}),
       };
       const feed = opts.feed && { ...opts.feed, stream: opts.feed.stream ?? streamName(opts.prefix ?? NATS_DEFAULTS.prefix, 'FEED') };
       const notes = [...(await ensureStream(setupJsm, journalSpec)).notes];
@@ -283,10 +290,12 @@ export class NatsJournal implements JournalPort {
     });
   }
 
-  async stopFeedProjector(): Promise<void> {
+  /** Stop the feed projector; resolves when it has stopped (also for a stop already under way, e.g. a lost lease). */
+  stopFeedProjector(): Promise<void> {
     const p = this.#projector;
     this.#projector = undefined;
-    await p?.stop();
+    if (p) this.#projectorStopped = p.stop();
+    return this.#projectorStopped;
   }
 
   /** Whether this instance runs the feed projector now (with `project: 'lease'`, while it holds the lease). */

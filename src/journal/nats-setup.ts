@@ -28,6 +28,8 @@ export interface StreamSpec {
   readonly duplicateWindowMs: number;
   /** Direct get is needed for one-read loads (journal). */
   readonly allowDirect: boolean;
+  /** JetStream placement tag for a new stream (a server with this tag in `server_tags` gets it). */
+  readonly placementTag?: string;
 }
 
 export interface EnsureResult {
@@ -37,18 +39,32 @@ export interface EnsureResult {
 }
 
 /** A JetStream manager, or a JournalError saying JetStream is off. */
-export async function jetStreamManager(nc: NatsConnection, apiTimeoutMs: number): Promise<JetStreamManager> {
-  try {
-    const jsm = await nc.jetstreamManager({ timeout: apiTimeoutMs });
-    await jsm.getAccountInfo();
-    return jsm;
-  } catch (err) {
-    throw new JournalError(
-      'EXH_JOURNAL_SETUP',
-      `JetStream is not available on ${nc.getServer()}: ${(err as Error).message}; start nats-server with JetStream enabled (-js, or "jetstream {}" in its config) and check the account's JetStream limits`,
-      { cause: err },
-    );
+export async function jetStreamManager(nc: NatsConnection, apiTimeoutMs: number, startupBudgetMs = 15_000): Promise<JetStreamManager> {
+  const giveUpAt = Date.now() + startupBudgetMs;
+  for (;;) {
+    try {
+      const jsm = await nc.jetstreamManager({ timeout: apiTimeoutMs });
+      await jsm.getAccountInfo();
+      return jsm;
+    } catch (err) {
+      // a cluster that just started has no JetStream meta leader yet: 503 / timeouts for a few seconds
+      const code = (err as { code?: unknown }).code;
+      const enabled = (nc.info as { jetstream?: boolean } | undefined)?.jetstream === true;
+      if (enabled && (code === '503' || code === 'TIMEOUT') && Date.now() + 500 < giveUpAt) {
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
+      throw jetStreamMissing(nc, err);
+    }
   }
+}
+
+function jetStreamMissing(nc: NatsConnection, err: unknown): JournalError {
+  return new JournalError(
+    'EXH_JOURNAL_SETUP',
+    `JetStream is not available on ${nc.getServer()}: ${(err as Error).message}; start nats-server with JetStream enabled (-js, or "jetstream {}" in its config) and check the account's JetStream limits`,
+    { cause: err },
+  );
 }
 
 const apiCode = (err: unknown): number | undefined => (err as { api_error?: { err_code?: number } } | undefined)?.api_error?.err_code;
@@ -86,6 +102,7 @@ async function ensureOnce(jsm: JetStreamManager, spec: StreamSpec): Promise<Ensu
       ...(spec.maxMsgsPerSubject ? { max_msgs_per_subject: spec.maxMsgsPerSubject } : {}),
       ...(spec.maxAgeMs ? { max_age: nanos(spec.maxAgeMs) } : {}),
       ...(spec.maxBytes ? { max_bytes: spec.maxBytes } : {}),
+      ...(spec.placementTag ? { placement: { cluster: '', tags: [spec.placementTag] } } : {}),
     };
     try {
       await jsm.streams.add(config);
@@ -150,6 +167,9 @@ export function checkStream(info: StreamInfo, spec: StreamSpec): string[] {
   const notes: string[] = [];
   if (spec.maxMsgsPerSubject && c.max_msgs_per_subject !== spec.maxMsgsPerSubject) {
     notes.push(`${spec.name}: max_msgs_per_subject is ${c.max_msgs_per_subject}, hookwarden would use ${spec.maxMsgsPerSubject}`);
+  }
+  if (spec.placementTag && !(c.placement?.tags ?? []).includes(spec.placementTag)) {
+    notes.push(`${spec.name}: placement tags are [${(c.placement?.tags ?? []).join(', ')}], hookwarden would use [${spec.placementTag}]`);
   }
   if (spec.maxAgeMs && c.max_age !== nanos(spec.maxAgeMs)) {
     notes.push(`${spec.name}: max_age is ${c.max_age / 1e9} s, hookwarden would use ${spec.maxAgeMs / 1000} s`);

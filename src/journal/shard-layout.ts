@@ -32,20 +32,27 @@ export async function findLayout(jsm: JetStreamManager, prefix: string): Promise
   const base = `${prefix}.journal`;
   const shards = new Map<number, FoundStream>();
   let unsharded: FoundStream | undefined;
-  for await (const info of jsm.streams.list(`${base}.>`)) {
-    const found = { name: info.config.name, messages: info.state.messages };
-    for (const subject of info.config.subjects ?? []) {
-      if (subject === `${base}.*`) unsharded = found;
-      const m = subject.startsWith(`${base}.`) ? /^(\d+)\.\*$/.exec(subject.slice(base.length + 1)) : null;
-      if (m) shards.set(Number(m[1]), found);
+  try {
+    for await (const info of jsm.streams.list(`${base}.>`)) {
+      const found = { name: info.config.name, messages: info.state.messages };
+      for (const subject of info.config.subjects ?? []) {
+        if (subject === `${base}.*`) unsharded = found;
+        const m = subject.startsWith(`${base}.`) ? /^(\d+)\.\*$/.exec(subject.slice(base.length + 1)) : null;
+        if (m) shards.set(Number(m[1]), found);
+      }
     }
+  } catch (err) {
+    throw new JournalError(
+      'EXH_JOURNAL_SETUP',
+      `cannot list the journal streams under ${base}.> (to check the shard layout): ${(err as Error).message}; allow the NATS user $JS.API.STREAM.LIST`,
+      { cause: err },
+    );
   }
   return { ...(unsharded ? { unsharded } : {}), shards };
 }
 
 /** The shard count the streams were made for: 1 unsharded (or nothing yet), else the highest shard + 1. */
-export const layoutShards = (layout: JournalLayout): number =>
-  layout.shards.size === 0 ? 1 : Math.max(...layout.shards.keys()) + 1;
+export const layoutShards = (layout: JournalLayout): number => (layout.shards.size === 0 ? 1 : Math.max(...layout.shards.keys()) + 1);
 
 const holding = (layout: JournalLayout): { sharded: number; unsharded: number } => ({
   sharded: [...layout.shards.values()].reduce((s, f) => s + f.messages, 0),

@@ -20,6 +20,7 @@ import { sleep, steps } from '../e2e/e2e-support.js';
 import { EMQX_DEADLINE_MS, EmqxClusterDriver, type CallRecord } from '../support/emqx-cluster-driver.js';
 import { NatsServer, startCluster, type NatsCluster } from '../support/nats-server.js';
 import type { Hookwarden } from '../support/process.js';
+import * as checks from './fault-checks.js';
 import * as rig from './fault-rig.js';
 import { DEADLINE_MS, answered, isAuthorizeFallback, type Instance } from './fault-rig.js';
 
@@ -45,7 +46,11 @@ const slow = (calls: readonly CallRecord[], limitMs: number): string[] =>
     .filter((c) => c.ms - c.waitedMs > limitMs)
     .map((c) => `${c.clientId} #${c.n} ${c.hook} on ${c.instance}: ${c.ms - c.waitedMs} ms`);
 
-/** ms from `t` to the first answer after `t` that certainly is a decision: an allow (the fallbacks are ignore and deny). */
+/**
+ * ms from `t` to the first allow answered after `t` (the fallbacks are ignore
+ * and deny): the journal's recovery when the instance did not degrade
+ * (a degraded instance allows from its local state meanwhile).
+ */
 const firstDecisionAfter = (calls: readonly CallRecord[], t: number): number | undefined => {
   const ats = calls.filter((c) => c.outcome === 'allow' && c.at >= t).map((c) => c.at - t);
   return ats.length ? Math.min(...ats) : undefined;
@@ -64,11 +69,11 @@ async function journalChecks(
 ) {
   const { value, problems } = await rig.settled(
     () => rig.journalOf(urls, prefix, ids),
-    (entries) => rig.journalProblems(d.calls, entries, rig.loggedFallbacks(instances)),
+    (entries) => checks.journalProblems(d.calls, entries, checks.loggedFallbacks(instances)),
   );
   const first = problems.length ? ids.find((id) => new RegExp(`(^|[^\\w-])${id}([^\\w-]|$)`).test(problems[0] ?? '')) : undefined;
-  if (first) console.info(rig.clientTrace(first, d.calls, value, instances));
-  return { entries: value, problems, rate: rig.rateProblems(d.calls, value) };
+  if (first) console.info(checks.clientTrace(first, d.calls, value, instances));
+  return { entries: value, problems, rate: checks.rateProblems(d.calls, value) };
 }
 
 describe('cluster faults - three instances on one nats-server', () => {
@@ -91,8 +96,11 @@ describe('cluster faults - three instances on one nats-server', () => {
     const d = driverFor(instances);
     await rig.connectAll(d, ids, 'random');
     const load = rig.startLoad(d, ids, 'random', 10); // faster than the limit: it must bite
-    await sleep(3000);
-    await load.stop();
+    try {
+      await sleep(3000);
+    } finally {
+      await load.stop();
+    }
 
     const banned = ids.slice(0, 3);
     const admin = `http://127.0.0.1:${(instances[0] as Instance).httpPort}/v1/clients`;
@@ -121,7 +129,7 @@ describe('cluster faults - three instances on one nats-server', () => {
     expect(d.calls.filter((c) => c.failed)).toEqual([]);
     expect(slow(d.calls, DEADLINE_MS + SLACK_MS)).toEqual([]);
     expect(calls.filter(isAuthorizeFallback)).toEqual([]);
-    expect(Object.fromEntries(rig.loggedFallbacks(instances)), 'fallbacks logged by the instances').toEqual({});
+    expect(Object.fromEntries(checks.loggedFallbacks(instances)), 'fallbacks logged by the instances').toEqual({});
     // the limit really bit: clients got more than a burst and were refused some
     expect(publishes.filter((c) => c.outcome === 'deny').length).toBeGreaterThan(CLIENTS);
     const j = await journalChecks([nats.url], prefix, ids, d, instances);
@@ -138,17 +146,25 @@ describe('cluster faults - three instances on one nats-server', () => {
       const d = driverFor(instances);
       await rig.connectAll(d, ids, 'affinity');
       const load = rig.startLoad(d, ids, 'affinity');
-      await sleep(800);
-      const faultStart = Date.now();
-      if (fault === 'restart') await nats.restart();
-      else {
-        await nats.pause();
-        await sleep(2500);
-        nats.resume();
+      let faultStart = 0;
+      let faultEnd = 0;
+      try {
+        await sleep(800);
+        faultStart = Date.now();
+        if (fault === 'restart') await nats.restart();
+        else {
+          try {
+            await nats.pause();
+            await sleep(2500);
+          } finally {
+            nats.resume();
+          }
+        }
+        faultEnd = Date.now();
+        await sleep(SETTLE_MS + 1500);
+      } finally {
+        await load.stop();
       }
-      const faultEnd = Date.now();
-      await sleep(SETTLE_MS + 1500);
-      await load.stop();
 
       const calls = answered(d.calls);
       const during = fallbacksSent(calls, faultStart - DEADLINE_MS, faultEnd + SETTLE_MS);
@@ -157,14 +173,15 @@ describe('cluster faults - three instances on one nats-server', () => {
         faultMs: faultEnd - faultStart,
         calls: calls.length,
         authorizeFallbacks: during.length,
-        firstDecisionAfterFaultMs: firstDecisionAfter(calls, faultEnd),
+        firstAllowAfterFaultMs: firstDecisionAfter(calls, faultEnd),
         lastFallbackAfterFaultMs: Number.isFinite(last) ? last - faultEnd : null,
+        degraded: checks.degradeTimeline(instances, faultStart, faultEnd),
         latency: rig.spread(calls.map((c) => c.ms)),
       };
       console.info(`faults nats ${fault}: ${JSON.stringify(figures)}`);
       expect(d.calls.filter((c) => c.failed)).toEqual([]);
       expect(slow(d.calls, DEADLINE_MS + SLACK_MS)).toEqual([]);
-      const logged = [...rig.loggedFallbacks(instances)].filter(([k]) => ids.some((id) => k.startsWith(`${id}|`)));
+      const logged = [...checks.loggedFallbacks(instances)].filter(([k]) => ids.some((id) => k.startsWith(`${id}|`)));
       if (fault === 'SIGSTOP/SIGCONT') expect(logged.length, 'the pause was felt: some hooks got the fallback').toBeGreaterThan(0);
       expect(fallbacksSent(calls, faultEnd + SETTLE_MS).map((c) => `${c.clientId} #${c.n} on ${c.instance}`)).toEqual([]);
       const j = await journalChecks([nats.url], prefix, ids, d, instances);
@@ -178,13 +195,18 @@ describe('cluster faults - three instances on one nats-server', () => {
     const d = driverFor(instances);
     await rig.connectAll(d, ids, 'affinity');
     const load = rig.startLoad(d, ids, 'affinity');
-    await sleep(1500);
     const victim = instances[1] as Instance;
-    const affected = ids.filter((id) => d.instanceOf(id) === victim.name);
-    const killAt = Date.now();
-    victim.hw.child.kill('SIGKILL');
-    await sleep(3500);
-    await load.stop();
+    let affected: string[] = [];
+    let killAt = 0;
+    try {
+      await sleep(1500);
+      affected = ids.filter((id) => d.instanceOf(id) === victim.name);
+      killAt = Date.now();
+      victim.hw.child.kill('SIGKILL');
+      await sleep(3500);
+    } finally {
+      await load.stop();
+    }
 
     const lostAt = new Map(d.lost.filter((l) => l.instance === victim.name).map((l) => [l.conn, l.at]));
     const failed = d.calls.filter((c) => c.failed);
@@ -232,6 +254,7 @@ describe('cluster faults - three instances on a 3-node NATS cluster', () => {
   const prefix = `hwc${process.pid}`;
   beforeAll(async () => {
     cluster = await startCluster(3, { monitor: true });
+    await rig.jetStreamReady(cluster.urls);
     instances = await rig.startInstances(cluster.urls, prefix, started);
   }, 60_000);
   afterAll(async () => {
@@ -261,38 +284,47 @@ describe('cluster faults - three instances on a 3-node NATS cluster', () => {
     const d = driverFor(instances);
     await rig.connectAll(d, ids, 'affinity');
     const load = rig.startLoad(d, ids, 'affinity');
-    await sleep(800);
-    const bystanderKilledAt = Date.now();
-    await bystander.kill();
-    await sleep(3000);
-    const hostKilledAt = Date.now();
-    await host.kill();
-    await sleep(2500);
-    const restartAt = Date.now();
-    await host.startAgain();
-    const hostBackAt = Date.now();
-    await sleep(SETTLE_MS + 2500);
-    await load.stop();
+    const t = { bystanderKilledAt: 0, hostKilledAt: 0, restartAt: 0, hostBackAt: 0 };
+    try {
+      await sleep(800);
+      t.bystanderKilledAt = Date.now();
+      await bystander.kill();
+      await sleep(3000);
+      t.hostKilledAt = Date.now();
+      await host.kill();
+      await sleep(2500);
+      t.restartAt = Date.now();
+      await host.startAgain();
+      t.hostBackAt = Date.now();
+      await sleep(SETTLE_MS + 2500);
+    } finally {
+      await load.stop();
+    }
+    const { bystanderKilledAt, hostKilledAt, restartAt, hostBackAt } = t;
 
     const calls = answered(d.calls);
     const last = Math.max(...fallbacksSent(calls, hostKilledAt).map((c) => c.at));
+    // calls wholly between the two kills, and calls in flight at any time while the host was down
+    const bystanderPhase = fallbacksSent(calls, bystanderKilledAt).filter((c) => c.at < hostKilledAt);
+    const hostDown = fallbacksSent(calls, 0, hostBackAt).filter((c) => c.at > hostKilledAt);
     const figures = {
       calls: calls.length,
       instancesOnBystander: onBystander,
-      fallbacksAfterBystanderKill: fallbacksSent(calls, bystanderKilledAt, hostKilledAt).length,
-      fallbacksWhileHostDown: fallbacksSent(calls, hostKilledAt, hostBackAt).length,
+      fallbacksAfterBystanderKill: bystanderPhase.length,
+      fallbacksWhileHostDown: hostDown.length,
       hostRestartMs: hostBackAt - restartAt,
-      firstDecisionAfterHostBackMs: firstDecisionAfter(calls, hostBackAt),
-      outageMs: (firstDecisionAfter(calls, hostBackAt) ?? NaN) + hostBackAt - hostKilledAt,
+      fallbacksLoggedWhileHostDown: checks.fallbackLines(instances, hostKilledAt, hostBackAt + DEADLINE_MS).length,
       lastFallbackAfterHostBackMs: Number.isFinite(last) ? last - hostBackAt : null,
+      degradedByBystanderKill: checks.degradeTimeline(instances, bystanderKilledAt, bystanderKilledAt, hostKilledAt),
+      degradedByHostKill: checks.degradeTimeline(instances, hostKilledAt, hostBackAt),
       latency: rig.spread(calls.map((c) => c.ms)),
     };
     console.info(`faults nats cluster: ${JSON.stringify(figures)}`);
-    if (figures.fallbacksAfterBystanderKill > 0) console.info(rig.warnings(instances, bystanderKilledAt, hostKilledAt).join('\n'));
+    if (figures.fallbacksAfterBystanderKill > 0) console.info(checks.warnings(instances, bystanderKilledAt, hostKilledAt).join('\n'));
     expect(d.calls.filter((c) => c.failed)).toEqual([]);
     expect(slow(d.calls, DEADLINE_MS + SLACK_MS)).toEqual([]);
-    expect(fallbacksSent(calls, bystanderKilledAt, hostKilledAt).map((c) => `${c.clientId} #${c.n} on ${c.instance}`)).toEqual([]);
-    expect(figures.fallbacksWhileHostDown, 'the journal host was gone: decisions fell back').toBeGreaterThan(0);
+    expect(bystanderPhase.map((c) => `${c.clientId} #${c.n} on ${c.instance}`)).toEqual([]);
+    expect(figures.fallbacksLoggedWhileHostDown, 'the journal host was gone: decisions fell back').toBeGreaterThan(0);
     expect(fallbacksSent(calls, hostBackAt + SETTLE_MS).map((c) => `${c.clientId} #${c.n} on ${c.instance}`)).toEqual([]);
     const j = await journalChecks(cluster.urls, prefix, ids, d, instances);
     expect(j.problems).toEqual([]);

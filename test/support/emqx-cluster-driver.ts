@@ -157,7 +157,7 @@ export class EmqxClusterDriver {
     return on;
   }
 
-  /** One hook call; never throws: a failure is recorded as failed_action. */
+  /** One hook call; a failed call is recorded as failed_action (only a malformed reply throws). */
   async call(clientId: string, step: Step, route: Route = 'affinity'): Promise<CallRecord> {
     const n = this.#n.get(clientId) ?? 0;
     this.#n.set(clientId, n + 1);
@@ -177,15 +177,17 @@ export class EmqxClusterDriver {
       return r;
     };
     if (conn.redial || waitedMs >= EMQX_DEADLINE_MS) return record({ failed: 'no connection within the deadline' });
+    let reply: Parameters<typeof outcomeOf>[1];
     try {
-      const reply = await conn.client.call<Parameters<typeof outcomeOf>[1]>(step.rpc, request, EMQX_DEADLINE_MS - waitedMs);
-      return record(step.valued ? { outcome: outcomeOf(step.hook, reply) } : {});
+      reply = await conn.client.call<typeof reply>(step.rpc, request, EMQX_DEADLINE_MS - waitedMs);
     } catch (err) {
       const e = err as { code?: number; message?: string };
       // DEADLINE_EXCEEDED (4) is a slow answer; anything else is a broken connection: re-dial it
       if (e.code !== 4 && conn.target === target) this.#lost(conn, 'call');
       return record({ failed: e.message ?? String(err) });
     }
+    // a reply EMQX could not read throws here: the test fails loudly
+    return record(step.valued ? { outcome: outcomeOf(step.hook, reply) } : {});
   }
 
   /**

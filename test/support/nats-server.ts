@@ -249,7 +249,10 @@ export interface NatsCluster {
 }
 
 /** A JetStream cluster of `size` nodes on loopback (default 3), each with its own store; `monitor`: HTTP monitoring on. */
-export async function startCluster(size = 3, opts: { monitor?: boolean } = {}): Promise<NatsCluster> {
+export async function startCluster(
+  size = 3,
+  opts: { monitor?: boolean; /** JetStream `server_tags` of server i (placement). */ serverTags?: (i: number) => readonly string[] } = {},
+): Promise<NatsCluster> {
   const clientPorts = await Promise.all(Array.from({ length: size }, () => freePort()));
   const routePorts = await Promise.all(Array.from({ length: size }, () => freePort()));
   const monitorPorts = opts.monitor ? await Promise.all(Array.from({ length: size }, () => freePort())) : [];
@@ -264,7 +267,8 @@ export async function startCluster(size = 3, opts: { monitor?: boolean } = {}): 
           name: `${tag}-${i}`,
           config:
             `cluster {\n  name: ${tag}\n  listen: 127.0.0.1:${routePorts[i]}\n  routes: [${routes}]\n}\n` +
-            (opts.monitor ? `http: 127.0.0.1:${monitorPorts[i]}\n` : ''),
+            (opts.monitor ? `http: 127.0.0.1:${monitorPorts[i]}\n` : '') +
+            (opts.serverTags ? `server_tags: ${JSON.stringify(opts.serverTags(i))}\n` : ''),
           readyTimeoutMs: 20_000,
         }),
       ),

@@ -1,11 +1,11 @@
 /**
- * The checks of the cluster fault tests (fault-rig.ts) on made-up answers
+ * The checks of the cluster fault tests (fault-checks.ts) on made-up answers
  * and records: each one fails on the defect it is meant to catch.
  */
 import { describe, expect, it } from 'vitest';
 import type { JournalEntry } from '../../src/journal/journal.js';
 import type { CallRecord } from '../support/emqx-cluster-driver.js';
-import { journalProblems, rateProblems } from './fault-rig.js';
+import { journalProblems, rateProblems } from './fault-checks.js';
 
 const call = (n: number, sentAt: number, outcome: 'allow' | 'deny' = 'allow'): CallRecord => ({
   clientId: 'c',
