@@ -14,6 +14,7 @@ import { Registry } from './actors/registry.js';
 import { HookService } from './core/hook-service.js';
 import type { DegradeOptions } from './core/client-writer.js';
 import { Outbox } from './core/outbox.js';
+import { Forwarding } from './cluster/forwarding.js';
 import { sourceOf } from './journal/record-ids.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,6 +99,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   });
   const credentials = new CredentialChecker({ users: () => policies.current().users });
   const emqxLink = config.emqxApi ? new EmqxLink({ ...config.emqxApi, log }) : undefined; // kicks banned clients (docs/OPERATIONS.md)
+  const forwarding = nc && config.nats ? new Forwarding(nc, config.nats.prefix, log.child({ component: 'forwarding' })) : undefined;
   const service = new HookService({
     registry,
     journal: ops.metered(journal),
@@ -107,7 +109,9 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
     record: { payloads: config.journalPayloads },
     ...(emqxLink ? { onFacts: emqxLink.onFacts } : {}),
     ...(config.nats ? { degrade: degradeOptions(config, config.nats) } : {}),
+    ...(forwarding ? { forwarding } : {}),
   });
+  forwarding?.serve(MACHINE_VERSION, service);
   ops.health.degradedBy(() => (service.degrade.degraded ? 'nats-unreachable: deciding locally, records in the outbox' : false));
   ops.metrics.attach({ outboxDepth: () => service.degrade.outbox });
   ops.attach({ registry, nodes: service.nodes, writer: () => service.writerCounters });
@@ -124,6 +128,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   });
 
   const closeStorage = async (): Promise<void> => {
+    forwarding?.close();
     if (bridged) {
       log.info(await bridged.bridge.close({ drainMs: 2000 }), 'message bridge stopped');
       await bridged.bnc.drain().catch(() => undefined);

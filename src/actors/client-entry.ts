@@ -41,6 +41,8 @@ export class ClientEntry {
    * or schema version: a rolling upgrade is under way); undefined normally.
    */
   foreign: string | undefined;
+  /** The newer machine version that wrote the client, when known (forwarding picks its instances). */
+  foreignVersion: string | undefined;
   #tail: Promise<unknown> = Promise.resolve();
 
   constructor(

@@ -31,6 +31,7 @@ import { recordOf, type RecordOptions } from '../journal/record.js';
 import type { JournalRecord } from '../journal/journal.js';
 import type { Logger } from '../observability/logger.js';
 import { AppError } from '../errors.js';
+import type { Forwarding } from '../cluster/forwarding.js';
 import type { CredentialChecker } from '../policy/users.js';
 import { resolvePolicy, type PolicySet } from '../policy/policy-set.js';
 import { connKeyOf, isFromClient, toClientEvent, type Prepared } from './client-event.js';
@@ -47,6 +48,8 @@ export interface HookServiceDeps {
   readonly policies: () => PolicySet;
   readonly credentials: CredentialChecker;
   readonly log: Logger;
+  /** Hands hooks of clients written by a newer version to an instance of that version (src/cluster/forwarding.ts). */
+  readonly forwarding?: Forwarding;
   /** Degrade rules and the local outbox (NATS journal only): what to do while NATS cannot be reached. */
   readonly degrade?: Omit<DegradeOptions, 'entryOf'>;
   /** Told of every step's facts (the EMQX link kicks a client on `ClientBanned` / `ClientQuarantined`). Must not throw. */
@@ -102,7 +105,7 @@ export class HookService implements Dispatcher {
     this.#writer.stop();
   }
 
-  decide(event: ValuedEvent, deadline: number): Decision | Promise<Decision> {
+  decide(event: ValuedEvent, deadline: number, forwarded = false): Decision | Promise<Decision> {
     if (event.type === 'message.publish' && !isFromClient(event)) {
       return decision('allow', {
         code: 'publisher.not_a_client',
@@ -121,19 +124,19 @@ export class HookService implements Dispatcher {
           const credentials = await this.#deps.credentials.check(event.client.username, event.password, { deadline });
           return toClientEvent(event, { policy: this.#policyOf(entry), credentials }) as ClientEvent;
         },
-        (r, e) => this.#record(entry, event, e, r, deadline),
+        (r, e) => this.#record(entry, event, e, r, deadline, forwarded),
       );
     }
     const prepared = this.#prepare(event, entry, policy);
     const clientEvent = toClientEvent(event, prepared) as ClientEvent;
-    if (entry.idle) return this.#record(entry, event, clientEvent, entry.applyNow(clientEvent), deadline);
+    if (entry.idle) return this.#record(entry, event, clientEvent, entry.applyNow(clientEvent), deadline, forwarded);
     return entry.enqueue(
       () => toClientEvent(event, this.#prepare(event, entry, this.#policyOf(entry))) as ClientEvent,
-      (r, e) => this.#record(entry, event, e, r, deadline),
+      (r, e) => this.#record(entry, event, e, r, deadline, forwarded),
     );
   }
 
-  notify(event: NotificationEvent): void {
+  notify(event: NotificationEvent, forwarded = false): void {
     try {
       const clientId = clientIdOf(event);
       if (clientId === '') return; // client.connect before EMQX assigned an id: nothing to key state on
@@ -141,11 +144,11 @@ export class HookService implements Dispatcher {
       this.#learnWho(entry, event);
       const clientEvent = toClientEvent(event, { policy: this.#policyOf(entry) });
       if (!clientEvent) return;
-      if (entry.idle) this.#record(entry, event, clientEvent, entry.applyNow(clientEvent));
+      if (entry.idle) this.#record(entry, event, clientEvent, entry.applyNow(clientEvent), undefined, forwarded);
       else
         void entry.enqueue(
           () => clientEvent,
-          (r, e) => this.#record(entry, event, e, r),
+          (r, e) => this.#record(entry, event, e, r, undefined, forwarded),
         );
     } catch (err) {
       this.#deps.log.error({ err, hook: event.type }, 'notification processing failed');
@@ -185,11 +188,14 @@ export class HookService implements Dispatcher {
       const snap = loaded?.snapshot;
       if (loaded?.unreadable) entry.foreign = 'its newest journal entry has a newer schema';
       else if (snap && canRestore(snap.machineVersion)) entry.snapshot = unpackSnapshot(snap.packed);
-      else if (snap) entry.foreign = `its journal snapshot is of machine ${snap.machineVersion}`;
+      else if (snap) {
+        entry.foreign = `its journal snapshot is of machine ${snap.machineVersion}`;
+        entry.foreignVersion = snap.machineVersion;
+      }
       if (entry.foreign)
         this.#deps.log.warn(
           { clientId: entry.clientId, why: entry.foreign },
-          'client written by a newer hookwarden: not written here (valued hooks get the fallback) until an upgraded instance serves it',
+          'client written by a newer hookwarden: not written here; its hooks are forwarded to an instance of that version (else the fallback)',
         );
     } catch (err) {
       this.#deps.log.warn({ err, clientId: entry.clientId }, 'could not load client from the journal; starting fresh');
@@ -253,9 +259,24 @@ export class HookService implements Dispatcher {
    * before the answer: when the adapter must wait (file write, JetStream ack)
    * the decision is returned as a promise resolved after the append.
    */
-  #record(entry: ClientEntry, hook: HookEvent, event: ClientEvent, r: StepResult, deadline?: number): Decision | Promise<Decision> {
+  #record(
+    entry: ClientEntry,
+    hook: HookEvent,
+    event: ClientEvent,
+    r: StepResult,
+    deadline?: number,
+    forwarded = false,
+  ): Decision | Promise<Decision> {
     const d = r.decision;
     if (entry.foreign) {
+      // a newer version's client: hand the hook to an instance of that version (rolling upgrade)
+      const fwd = this.#deps.forwarding;
+      const version = entry.foreignVersion;
+      if (fwd && version !== undefined && !forwarded) {
+        if (isValued(hook)) return fwd.decide(hook, version, deadline ?? Date.now() + 1000);
+        fwd.notify(hook, version);
+        return NO_DECISION;
+      }
       // never fold over a newer version's state: no record, no snapshot; valued hooks get the fallback
       if (d)
         throw new AppError('EXH_CLIENT_NEWER_VERSION', `client ${JSON.stringify(entry.clientId)}: ${entry.foreign}; answered the fallback`);
@@ -380,3 +401,6 @@ function connKeyOfHook(hook: HookEvent): string | undefined {
       return connKeyOf(hook.client);
   }
 }
+
+const VALUED_TYPES: ReadonlySet<string> = new Set(['client.authenticate', 'client.authorize', 'message.publish']);
+const isValued = (hook: HookEvent): hook is ValuedEvent => VALUED_TYPES.has(hook.type);

@@ -11,6 +11,10 @@ import { NatsJournal, streamName } from '../../src/journal/nats-journal.js';
 import { META, clientinfo, type Who } from '../support/emqx-shapes.js';
 import { startHarness, type Harness } from '../support/in-process.js';
 import { NatsServer } from '../support/nats-server.js';
+import { Forwarding, decodeHookEvent, encodeHookEvent } from '../../src/cluster/forwarding.js';
+import { decision } from '../../src/domain/decision.js';
+import type { HookEvent } from '../../src/domain/hook-event.js';
+import { createLogger } from '../../src/observability/logger.js';
 
 let server: NatsServer;
 let nc: NatsConnection;
@@ -81,4 +85,35 @@ describe('rolling upgrades', () => {
     expect(await messagesOf('own-client')).toBe(1);
     expect(h.logs.some((l) => l.includes('written by a newer hookwarden'))).toBe(true);
   }, 30_000);
+
+  it("versions - with an instance of the newer version up, the client's hooks are forwarded to it and its decision is answered", async () => {
+    const seen: HookEvent[] = [];
+    const newer = new Forwarding(nc, prefix, createLogger('silent'));
+    newer.serve('client-99.0', {
+      decide: (event) => {
+        seen.push(event);
+        return decision('deny', { code: 'acl.rule', policy: 'newer', detail: 'decided by the newer version' });
+      },
+      notify: (event) => void seen.push(event),
+    });
+    try {
+      const before = await messagesOf('new-machine');
+      const a = await authorize({ clientid: 'new-machine' });
+      expect(a).toMatchObject({ type: 'STOP_AND_RETURN', bool_result: false }); // the newer instance's deny, not the fallback
+      expect(seen.map((e) => e.type)).toEqual(['client.authorize']);
+      expect(await messagesOf('new-machine')).toBe(before); // still nothing written here
+    } finally {
+      newer.close();
+    }
+    const t0 = Date.now();
+    expect((await authorize({ clientid: 'new-machine' })).type).toBe('IGNORE'); // nobody of that version: fallback, fast
+    expect(Date.now() - t0).toBeLessThan(900);
+  }, 30_000);
+
+  it('versions - hook events cross the wire intact, byte payloads included', () => {
+    const ev = { type: 'message.publish', at: 5, generation: 'v2', message: { payload: new Uint8Array([0, 255, 7]), topic: 't' } };
+    const back = decodeHookEvent(encodeHookEvent(ev as unknown as HookEvent)) as unknown as typeof ev;
+    expect([...back.message.payload]).toEqual([0, 255, 7]);
+    expect(back).toMatchObject({ type: 'message.publish', at: 5, message: { topic: 't' } });
+  });
 });
