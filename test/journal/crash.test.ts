@@ -54,7 +54,10 @@ describe('embedded journal crash', () => {
       for await (const e of j.readAll()) stored.set(e.record.clientId, [...(stored.get(e.record.clientId) ?? []), e.seq]);
       for (const [c, seqs] of acked) {
         const have = new Set(stored.get(c));
-        expect(seqs.filter((s) => !have.has(s)), `acked but lost for ${c}`).toEqual([]);
+        expect(
+          seqs.filter((s) => !have.has(s)),
+          `acked but lost for ${c}`,
+        ).toEqual([]);
         const all = stored.get(c) ?? [];
         expect([...all].sort((x, y) => x - y)).toEqual(all); // per-client order
         expect(new Set(all).size).toBe(all.length); // no duplicates

@@ -60,7 +60,12 @@ describe('embedded journal', () => {
     expect(records(await j.recent('a', 10))).toEqual([note('a', 1), publish('a', 2), publish('a', 4, deny)]);
     expect(records(await j.recent('a', 1))).toEqual([publish('a', 4, deny)]);
     const loaded = await j.load('a');
-    expect(loaded).toMatchObject({ clientId: 'a', seq: 4, snapshot: { seq: 2, packed: 'S2', machineVersion: 'client-1.1' }, complete: true });
+    expect(loaded).toMatchObject({
+      clientId: 'a',
+      seq: 4,
+      snapshot: { seq: 2, packed: 'S2', machineVersion: 'client-1.1' },
+      complete: true,
+    });
     expect(records(loaded?.after ?? [])).toEqual([publish('a', 4, deny)]);
     expect(await j.load('nobody')).toBeUndefined();
     const all: number[] = [];
@@ -115,7 +120,13 @@ describe('embedded journal', () => {
     ]);
     const ack = await j2.append(publish('a', 6));
     expect(ack?.seq).toBe(6);
-    expect(records(await j2.recent('a', 100))).toEqual([note('a', 1), publish('a', 2), note('a', 4), publish('a', 5, deny), publish('a', 6)]);
+    expect(records(await j2.recent('a', 100))).toEqual([
+      note('a', 1),
+      publish('a', 2),
+      note('a', 4),
+      publish('a', 5, deny),
+      publish('a', 6),
+    ]);
   });
 
   it('embedded journal - without a checkpoint, recovery replays the segments', async () => {
@@ -146,7 +157,13 @@ describe('embedded journal', () => {
     expect((await j2.append(publish('a', 3)))?.seq).toBe(3);
     const text = readFileSync(join(dir, seg), 'utf8');
     expect(text.endsWith('\n')).toBe(true);
-    expect(text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { seq: number }).map((l) => l.seq)).toEqual([1, 2, 3]);
+    expect(
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { seq: number })
+        .map((l) => l.seq),
+    ).toEqual([1, 2, 3]);
   });
 
   it('embedded journal - segments rotate; retention by size keeps the newest and never drops state a checkpoint lacks', async () => {
@@ -208,7 +225,10 @@ describe('embedded journal', () => {
   it('embedded journal - one process per data directory', async () => {
     const dir = tempDir();
     const j = await openJ({ dataDir: dir });
-    await expect(EmbeddedJournal.open({ dataDir: dir })).rejects.toMatchObject({ code: 'EXH_JOURNAL_SETUP', message: expect.stringMatching(/in use by process/) });
+    await expect(EmbeddedJournal.open({ dataDir: dir })).rejects.toMatchObject({
+      code: 'EXH_JOURNAL_SETUP',
+      message: expect.stringMatching(/in use by process/),
+    });
     await closeJ(j);
     await closeJ(await openJ({ dataDir: dir }));
   });

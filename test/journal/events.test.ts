@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { HOOK_NAMES, type ClientInfo, type ConnInfo, type HookEvent, type HookName, type MessageInfo, type Meta } from '../../src/domain/hook-event.js';
+import {
+  HOOK_NAMES,
+  type ClientInfo,
+  type ConnInfo,
+  type HookEvent,
+  type HookName,
+  type MessageInfo,
+  type Meta,
+} from '../../src/domain/hook-event.js';
 import { Secret } from '../../src/domain/secret.js';
 import {
   decodeEntry,
@@ -183,7 +191,9 @@ describe('events', () => {
         expect(line).not.toContain('\n');
         // the hot-path encoder writes exactly the same bytes
         expect(encodeRecord(record, 'boot-x', JSON.stringify('/hookwarden/a'), snap, seq + 1)).toBe(line);
-        expect(encodeRecord(record, 'boot-x', JSON.stringify('/hookwarden/a'), snap)).toBe(encodeEntry(toCloudEvent(record, 'boot-x', '/hookwarden/a'), snap));
+        expect(encodeRecord(record, 'boot-x', JSON.stringify('/hookwarden/a'), snap)).toBe(
+          encodeEntry(toCloudEvent(record, 'boot-x', '/hookwarden/a'), snap),
+        );
         const back = decodeEntry(line);
         expect(back).toEqual({ seq: seq + 1, id: 'boot-x', source: '/hookwarden/a', record, ...(snap ? { snapshot: snap } : {}) });
       }),

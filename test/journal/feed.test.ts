@@ -4,27 +4,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { feedEventsOf } from '../../src/journal/events.js';
 import type { JournalRecord } from '../../src/journal/journal.js';
 import { NatsJournal, type NatsJournalOptions } from '../../src/journal/nats-journal.js';
-import { NatsServer } from '../support/nats-server.js';
+import { natsFixture } from '../support/nats-fixture.js';
 import { loadSchemas, validate } from './json-schema-lite.js';
 import { allow, deny, note, publish } from './records.js';
 
 const schemas = loadSchemas(fileURLToPath(new URL('../../schemas', import.meta.url)));
-let server: NatsServer;
-let nc: NatsConnection;
-const journals: NatsJournal[] = [];
+const nats = natsFixture();
 let n = 0;
-
-beforeAll(async () => {
-  server = await NatsServer.start();
-  nc = await connect({ servers: server.url });
-});
-afterAll(async () => {
-  await nc?.close();
-  await server?.cleanup();
-});
-afterEach(async () => {
-  await Promise.all(journals.splice(0).map((j) => j.close().catch(() => undefined)));
-});
 
 function names(): { stream: string; prefix: string; feedStream: string } {
   n++;
@@ -33,16 +19,21 @@ function names(): { stream: string; prefix: string; feedStream: string } {
 }
 
 async function openJ(nm: ReturnType<typeof names>, feed: NonNullable<NatsJournalOptions['feed']>): Promise<NatsJournal> {
-  const j = await NatsJournal.open({ connect: { servers: server.url }, stream: nm.stream, prefix: nm.prefix, feed: { stream: nm.feedStream, ...feed } });
-  journals.push(j);
+  const j = await NatsJournal.open({
+    connect: { servers: nats.server.url },
+    stream: nm.stream,
+    prefix: nm.prefix,
+    feed: { stream: nm.feedStream, ...feed },
+  });
+  nats.track(j);
   return j;
 }
 
 /** Everything a durable consumer on the feed receives, until `count` messages (bounded wait). */
 async function drainFeed(feedStream: string, filter: string, count: number, durable = 'reader'): Promise<JsMsg[]> {
-  const jsm = await nc.jetstreamManager();
+  const jsm = await nats.nc.jetstreamManager();
   await jsm.consumers.add(feedStream, { durable_name: durable, ack_policy: AckPolicy.Explicit, filter_subject: filter });
-  const consumer = await nc.jetstream().consumers.get(feedStream, durable);
+  const consumer = await nats.nc.jetstream().consumers.get(feedStream, durable);
   const out: JsMsg[] = [];
   const iter = await consumer.consume({ max_messages: 100 });
   const timer = setTimeout(() => void iter.stop(), 5000);
@@ -73,7 +64,7 @@ async function appendAll(j: NatsJournal, recs: readonly JournalRecord[]): Promis
     if (p) last = (await p).seq;
   }
   await j.flush();
-  const info = await (await nc.jetstreamManager()).streams.info(j.stream);
+  const info = await (await nats.nc.jetstreamManager()).streams.info(j.stream);
   return Math.max(last, info.state.last_seq);
 }
 
@@ -81,7 +72,7 @@ describe('feed', () => {
   it('feed - a durable subscriber sees every event of each client in journal order, decisions included', async () => {
     const nm = names();
     const live: string[] = [];
-    const sub = nc.subscribe(`${nm.prefix}.events.client.>`, { callback: (_e, m) => live.push(m.subject) });
+    const sub = nats.nc.subscribe(`${nm.prefix}.events.client.>`, { callback: (_e, m) => live.push(m.subject) });
     const j = await openJ(nm, {});
     const recs = [...script('a.1'), ...script('b'), ...script('a.1')].sort((x, y) => x.at - y.at); // interleaved
     const last = await appendAll(j, recs);
@@ -91,7 +82,8 @@ describe('feed', () => {
     const stored = [];
     for await (const e of j.readAll()) stored.push(e);
     for (const e of stored) {
-      for (const fe of feedEventsOf(e)) expected.set(e.record.clientId, [...(expected.get(e.record.clientId) ?? []), `${e.seq}:${fe.event.type}`]);
+      for (const fe of feedEventsOf(e))
+        expected.set(e.record.clientId, [...(expected.get(e.record.clientId) ?? []), `${e.seq}:${fe.event.type}`]);
     }
     const total = [...expected.values()].reduce((s, l) => s + l.length, 0);
     expect(total).toBe(recs.length + 3 * 3); // one decision event per valued record
@@ -107,7 +99,7 @@ describe('feed', () => {
       got.set(ev.subject, [...(got.get(ev.subject) ?? []), `${m.headers?.get('Hw-Journal-Seq')}:${ev.type}`]);
     }
     expect(got).toEqual(expected);
-    await nc.flush();
+    await nats.nc.flush();
     sub.unsubscribe();
     expect(live.length).toBe(3 * 4); // client.* hook events only: 4 per script run
     expect(live.every((s) => s.startsWith(`${nm.prefix}.events.client.`))).toBe(true);
@@ -124,14 +116,17 @@ describe('feed', () => {
     const writer = await openJ(nm, { project: false, exclude }); // journal moves on, nobody projects
     expect(writer.projector).toBeUndefined();
     await writer.load('c');
-    const second = await appendAll(writer, [...script('c'), ...script('d')].map((r) => ({ ...r, at: r.at + 100 })));
+    const second = await appendAll(
+      writer,
+      [...script('c'), ...script('d')].map((r) => ({ ...r, at: r.at + 100 })),
+    );
 
     const j3 = await openJ(nm, { exclude });
     expect(await j3.projector?.waitFor(second, 5000)).toBe(true);
     const expectedCount = 3 * (7 - 2 + 1); // per script: 7 hooks - 2 publish_checked + 1 denied decision
     const msgs = await drainFeed(nm.feedStream, `${nm.prefix}.events.>`, expectedCount, 'all');
     expect(msgs).toHaveLength(expectedCount);
-    const jsm = await nc.jetstreamManager();
+    const jsm = await nats.nc.jetstreamManager();
     expect((await jsm.streams.info(nm.feedStream)).state.messages).toBe(expectedCount); // nothing more in the feed
     const keys = msgs.map((m) => m.headers?.get('Nats-Msg-Id'));
     expect(new Set(keys).size).toBe(keys.length);

@@ -1,41 +1,23 @@
-import { connect, type NatsConnection } from 'nats';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeEntries } from '../../src/journal/events.js';
 import type { JournalRecord } from '../../src/journal/journal.js';
 import { NatsJournal, type NatsJournalOptions } from '../../src/journal/nats-journal.js';
-import { NatsServer } from '../support/nats-server.js';
+import { natsFixture } from '../support/nats-fixture.js';
 import { deny, note, publish } from './records.js';
 
-let server: NatsServer;
-let nc: NatsConnection;
-const journals: NatsJournal[] = [];
-let n = 0;
-
-beforeAll(async () => {
-  server = await NatsServer.start();
-  nc = await connect({ servers: server.url });
-});
-afterAll(async () => {
-  await nc?.close();
-  await server?.cleanup();
-});
-afterEach(async () => {
-  await Promise.all(journals.splice(0).map((j) => j.close().catch(() => undefined)));
-});
+const nats = natsFixture();
 
 function names(): { stream: string; prefix: string } {
-  n++;
-  return { stream: `HWB_${process.pid}_${n}`, prefix: `hwb${process.pid}_${n}` };
+  const tag = nats.tag();
+  return { stream: `HWB_${tag}`, prefix: `hwb${tag}` };
 }
 
 async function openJ(opts: Partial<NatsJournalOptions> & { stream: string; prefix: string }): Promise<NatsJournal> {
-  const j = await NatsJournal.open({ connect: { servers: server.url }, instance: 'batch', machineVersion: 'm1', ...opts });
-  journals.push(j);
-  return j;
+  return nats.track(await NatsJournal.open({ connect: { servers: nats.url }, instance: 'batch', machineVersion: 'm1', ...opts }));
 }
 
 async function messages(stream: string): Promise<{ seq: number; data: string }[]> {
-  const jsm = await nc.jetstreamManager();
+  const jsm = await nats.nc.jetstreamManager();
   const info = await jsm.streams.info(stream);
   const out: { seq: number; data: string }[] = [];
   for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
@@ -99,7 +81,7 @@ describe('nats journal batches', () => {
 describe('feed projector lease', () => {
   it('lease - one of several instances projects; another takes over when it stops', async () => {
     const nm = names();
-    const feed = { stream: `HWBF_${process.pid}_${n}`, project: 'lease' as const, leaseTtlMs: 900 };
+    const feed = { stream: `HWBF_${nats.tag()}`, project: 'lease' as const, leaseTtlMs: 900 };
     const a = await openJ({ ...nm, feed, instance: 'a' });
     const b = await openJ({ ...nm, feed, instance: 'b' });
     const c = await openJ({ ...nm, feed, instance: 'c' });

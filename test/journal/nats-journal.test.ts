@@ -34,7 +34,12 @@ function names(): { stream: string; prefix: string } {
 }
 
 async function openJ(opts: Partial<NatsJournalOptions> & { stream: string; prefix: string }, url = server.url): Promise<NatsJournal> {
-  const j = await NatsJournal.open({ connect: { servers: url, pingIntervalMs: 1000 }, instance: 'test', machineVersion: 'client-1.1', ...opts });
+  const j = await NatsJournal.open({
+    connect: { servers: url, pingIntervalMs: 1000 },
+    instance: 'test',
+    machineVersion: 'client-1.1',
+    ...opts,
+  });
   journals.push(j);
   return j;
 }
@@ -91,7 +96,10 @@ describe('nats journal', () => {
   it('nats journal - a stale writer is fenced: conflicts reach notifications via onError and clear on load()', async () => {
     const nm = names();
     const errors: { code: string; clientId: string; records: number }[] = [];
-    const j1 = await openJ({ ...nm, onError: (err: JournalError, clientId, dropped) => errors.push({ code: err.code, clientId, records: dropped.length }) });
+    const j1 = await openJ({
+      ...nm,
+      onError: (err: JournalError, clientId, dropped) => errors.push({ code: err.code, clientId, records: dropped.length }),
+    });
     const j2 = await openJ(nm);
     await j1.append(publish('x', 1));
     await j2.load('x');
@@ -116,7 +124,12 @@ describe('nats journal', () => {
     await openJ(nm); // again: same stream, checked, accepted
     const jsm = await shared.jetstreamManager();
     const bad = names();
-    await jsm.streams.add({ name: bad.stream, subjects: [`${bad.prefix}.journal.*`], storage: StorageType.Memory, duplicate_window: nanos(1000) });
+    await jsm.streams.add({
+      name: bad.stream,
+      subjects: [`${bad.prefix}.journal.*`],
+      storage: StorageType.Memory,
+      duplicate_window: nanos(1000),
+    });
     const err = (await openJ(bad).catch((e: unknown) => e)) as JournalError;
     expect(err.code).toBe('EXH_JOURNAL_SETUP');
     expect(err.message).toMatch(/storage is memory/);
@@ -129,11 +142,16 @@ describe('nats journal', () => {
   it('nats journal - clear errors without JetStream or without a server', async () => {
     const plain = await NatsServer.start({ jetstream: false });
     try {
-      await expect(openJ(names(), plain.url)).rejects.toMatchObject({ code: 'EXH_JOURNAL_SETUP', message: expect.stringMatching(/JetStream is not available/) });
+      await expect(openJ(names(), plain.url)).rejects.toMatchObject({
+        code: 'EXH_JOURNAL_SETUP',
+        message: expect.stringMatching(/JetStream is not available/),
+      });
     } finally {
       await plain.cleanup();
     }
-    await expect(openJ(names(), 'nats://127.0.0.1:1')).rejects.toMatchObject({ message: expect.stringMatching(/cannot connect to NATS at nats:\/\/127.0.0.1:1/) });
+    await expect(openJ(names(), 'nats://127.0.0.1:1')).rejects.toMatchObject({
+      message: expect.stringMatching(/cannot connect to NATS at nats:\/\/127.0.0.1:1/),
+    });
   });
 });
 
@@ -145,10 +163,19 @@ describe('nats journal connection', () => {
       pass: new Secret('pw'),
       tls: { caFile: 'ca.pem', certFile: 'c.pem', keyFile: 'k.pem' },
     });
-    expect(o).toMatchObject({ servers: ['nats://a:4222', 'nats://b:4222'], user: 'hw', pass: 'pw', maxReconnectAttempts: -1, pingInterval: 2000, maxPingOut: 2 });
+    expect(o).toMatchObject({
+      servers: ['nats://a:4222', 'nats://b:4222'],
+      user: 'hw',
+      pass: 'pw',
+      maxReconnectAttempts: -1,
+      pingInterval: 2000,
+      maxPingOut: 2,
+    });
     expect(o.tls).toEqual({ caFile: 'ca.pem', certFile: 'c.pem', keyFile: 'k.pem' });
     expect(natsConnectionOptions({ servers: ['nats://a'], token: 't0k' }).token).toBe('t0k');
-    expect(() => natsConnectionOptions({ servers: 'nats://a', credsFile: '/nonexistent/hw.creds' })).toThrow(/cannot read the NATS credentials file \/nonexistent\/hw.creds/);
+    expect(() => natsConnectionOptions({ servers: 'nats://a', credsFile: '/nonexistent/hw.creds' })).toThrow(
+      /cannot read the NATS credentials file \/nonexistent\/hw.creds/,
+    );
     expect(() => natsConnectionOptions({ servers: 'nats://a', nkeySeedFile: '/nonexistent/seed' })).toThrow(/nkey seed file/);
   });
 
@@ -162,7 +189,9 @@ describe('nats journal connection', () => {
       const t = await NatsJournal.open({ connect: { servers: tokenSrv.url, token: new Secret('t0ken') }, ...names() });
       journals.push(t);
       await expect(t.append(publish('auth', 1))).resolves.toBeDefined();
-      const err = (await NatsJournal.open({ connect: { servers: userSrv.url, user: 'hw', pass: 'wrong-pw' }, ...names() }).catch((e: unknown) => e)) as JournalError;
+      const err = (await NatsJournal.open({ connect: { servers: userSrv.url, user: 'hw', pass: 'wrong-pw' }, ...names() }).catch(
+        (e: unknown) => e,
+      )) as JournalError;
       expect(err.code).toBe('EXH_JOURNAL_SETUP');
       expect(err.message).toMatch(/cannot connect to NATS at .*(authorization|Authorization)/);
       expect(err.message).not.toContain('wrong-pw');
@@ -262,7 +291,9 @@ describe('nats journal faults', () => {
     try {
       j.append(note('q', 2)); // retried for up to 30 s
       const started = Date.now();
-      await expect(j.append(publish('q', 3), { deadline: Date.now() + 500 }) as Promise<unknown>).rejects.toBeInstanceOf(AppendTimeoutError);
+      await expect(j.append(publish('q', 3), { deadline: Date.now() + 500 }) as Promise<unknown>).rejects.toBeInstanceOf(
+        AppendTimeoutError,
+      );
       expect(Date.now() - started).toBeLessThan(1000);
     } finally {
       faulty.resume();

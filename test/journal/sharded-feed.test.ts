@@ -11,25 +11,11 @@ import { feedEventsOf } from '../../src/journal/events.js';
 import { positionBucket, positionKey, type FeedOptions } from '../../src/journal/feed-projector.js';
 import type { JournalRecord } from '../../src/journal/journal.js';
 import { ShardedJournal, openNatsJournal } from '../../src/journal/sharded-journal.js';
-import { NatsServer } from '../support/nats-server.js';
+import { natsFixture } from '../support/nats-fixture.js';
 import { allow, deny, note, publish } from './records.js';
 
-let server: NatsServer;
-let nc: NatsConnection;
-const opened: ShardedJournal[] = [];
+const nats = natsFixture();
 let n = 0;
-
-beforeAll(async () => {
-  server = await NatsServer.start();
-  nc = await connect({ servers: server.url });
-});
-afterAll(async () => {
-  await nc?.close();
-  await server?.cleanup();
-});
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((j) => j.close().catch(() => undefined)));
-});
 
 function names(): { prefix: string; feedStream: string } {
   n++;
@@ -38,13 +24,13 @@ function names(): { prefix: string; feedStream: string } {
 
 async function openJ(nm: ReturnType<typeof names>, feed: FeedOptions, shards = 4): Promise<ShardedJournal> {
   const j = await openNatsJournal({
-    connection: nc,
+    connection: nats.nc,
     prefix: nm.prefix,
     shards,
     feed: { stream: nm.feedStream, positionEveryMs: 100, ...feed },
   });
   expect(j).toBeInstanceOf(ShardedJournal);
-  opened.push(j as ShardedJournal);
+  nats.track(j);
   return j as ShardedJournal;
 }
 
@@ -65,7 +51,7 @@ async function appendAll(j: ShardedJournal, recs: readonly JournalRecord[]): Pro
 
 /** Wait until every shard projector running in `j` has caught up with its shard stream. */
 async function caughtUp(j: ShardedJournal): Promise<void> {
-  const jsm = await nc.jetstreamManager();
+  const jsm = await nats.nc.jetstreamManager();
   for (const s of j.shards) {
     const last = (await jsm.streams.info(s.stream)).state.last_seq;
     if (last > 0) expect(await s.projector?.waitFor(last, 8000), `shard ${s.names.shard}`).toBe(true);
@@ -73,9 +59,9 @@ async function caughtUp(j: ShardedJournal): Promise<void> {
 }
 
 async function drainFeed(feedStream: string, count: number, durable: string): Promise<JsMsg[]> {
-  const jsm = await nc.jetstreamManager();
+  const jsm = await nats.nc.jetstreamManager();
   await jsm.consumers.add(feedStream, { durable_name: durable, ack_policy: AckPolicy.Explicit });
-  const iter = await (await nc.jetstream().consumers.get(feedStream, durable)).consume({ max_messages: 200 });
+  const iter = await (await nats.nc.jetstream().consumers.get(feedStream, durable)).consume({ max_messages: 200 });
   const out: JsMsg[] = [];
   const timer = setTimeout(() => void iter.stop(), 5000);
   for await (const m of iter) {
@@ -127,9 +113,9 @@ describe('sharded feed', () => {
     );
     await caughtUp(j1);
     await j1.close(); // graceful: every shard stores its position
-    const kv = await nc.jetstream().views.kv(positionBucket(nm.prefix), { history: 1, storage: StorageType.File });
+    const kv = await nats.nc.jetstream().views.kv(positionBucket(nm.prefix), { history: 1, storage: StorageType.File });
     for (let s = 0; s < 4; s++) {
-      const last = (await (await nc.jetstreamManager()).streams.info(j1.shards[s]?.stream as string)).state.last_seq;
+      const last = (await (await nats.nc.jetstreamManager()).streams.info(j1.shards[s]?.stream as string)).state.last_seq;
       expect((await kv.get(positionKey(s)))?.json<{ seq: number }>().seq).toBe(last);
     }
 
@@ -149,7 +135,7 @@ describe('sharded feed', () => {
     const total = 2 * clients.length * EVENTS_PER_SCRIPT;
     const msgs = await drainFeed(nm.feedStream, total, 'all');
     expect(msgs).toHaveLength(total);
-    expect((await (await nc.jetstreamManager()).streams.info(nm.feedStream)).state.messages).toBe(total); // the overlap was deduplicated
+    expect((await (await nats.nc.jetstreamManager()).streams.info(nm.feedStream)).state.messages).toBe(total); // the overlap was deduplicated
     const keys = msgs.map((m) => m.headers?.get('Nats-Msg-Id'));
     expect(new Set(keys).size).toBe(total);
     for (const c of clients) {
@@ -176,7 +162,6 @@ describe('sharded feed', () => {
     expect(b.projectingShards).toHaveLength(2);
     expect([...a.projectingShards, ...b.projectingShards].sort()).toEqual([0, 1, 2, 3]);
     await a.close(); // releases its leases
-    opened.splice(opened.indexOf(a), 1);
     const until2 = Date.now() + 8000;
     while (Date.now() < until2 && b.projectingShards.length < 4) await new Promise((r) => setTimeout(r, 50));
     expect(b.projectingShards).toEqual([0, 1, 2, 3]);

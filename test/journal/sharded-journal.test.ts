@@ -11,31 +11,17 @@ import type { JournalPort } from '../../src/journal/journal.js';
 import { ConflictError, JournalError } from '../../src/journal/journal-errors.js';
 import { NatsJournal, shardStreamName, streamName } from '../../src/journal/nats-journal.js';
 import { openNatsJournal, ShardedJournal, type ShardedOptions } from '../../src/journal/sharded-journal.js';
-import { NatsServer } from '../support/nats-server.js';
+import { natsFixture } from '../support/nats-fixture.js';
 import { NASTY_IDS, note, publish } from './records.js';
 
-let server: NatsServer;
-let nc: NatsConnection;
-const opened: JournalPort[] = [];
+const nats = natsFixture();
 let n = 0;
-
-beforeAll(async () => {
-  server = await NatsServer.start();
-  nc = await connect({ servers: server.url });
-});
-afterAll(async () => {
-  await nc?.close();
-  await server?.cleanup();
-});
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((j) => j.close().catch(() => undefined)));
-});
 
 const newPrefix = (): string => `sh${process.pid}x${++n}`;
 
 async function open(prefix: string, opts: Partial<ShardedOptions> = {}): Promise<NatsJournal | ShardedJournal> {
-  const j = await openNatsJournal({ connection: nc, prefix, machineVersion: 'client-2.1', ...opts });
-  opened.push(j);
+  const j = await openNatsJournal({ connection: nats.nc, prefix, machineVersion: 'client-2.1', ...opts });
+  nats.track(j);
   return j;
 }
 
@@ -51,7 +37,7 @@ describe('sharded journal', () => {
   it('sharded - one R1 file stream per shard, each client on <prefix>.journal.<shard>.<key> in its shard stream', async () => {
     const prefix = newPrefix();
     const j = await openSharded(prefix);
-    const jsm = await nc.jetstreamManager();
+    const jsm = await nats.nc.jetstreamManager();
     for (let s = 0; s < 4; s++) {
       const info = await jsm.streams.info(shardStreamName(prefix, s));
       expect(info.config.subjects).toEqual([`${prefix}.journal.${s}.*`]);
@@ -174,6 +160,6 @@ describe('sharded journal', () => {
     await one.append(publish('x', 1));
     const err = await open(plain, { shards: 4 }).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/is not sharded .* remove the setting/);
-    expect(nc.isClosed()).toBe(false); // a refused open leaves a given connection alone
+    expect(nats.nc.isClosed()).toBe(false); // a refused open leaves a given connection alone
   });
 });
