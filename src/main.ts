@@ -159,13 +159,10 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
             bridge: bridged !== undefined,
           });
         },
-        ...(bridged
-          ? {
-              answered: (e: ValuedEvent, d: Decision) => {
-                if (e.type === 'message.publish') bridged.bridge.offer(e, d);
-              },
-            }
-          : {}),
+        answered: (e: ValuedEvent, d: Decision) => {
+          if (d.reason.code === 'deadline.fallback' || d.reason.code === 'error.fallback') service.answeredFallback(e, d);
+          if (bridged && e.type === 'message.publish') bridged.bridge.offer(e, d);
+        },
       },
       service,
       log,

@@ -143,6 +143,15 @@ export class ClientWriter {
     return (this.#degrade?.modes as Record<string, DegradeMode | undefined> | undefined)?.[hook] ?? 'local';
   }
 
+  /** A record that changes no state (a fallback answer): to the outbox while degraded, else appended as a notification. */
+  note(record: JournalRecord): void {
+    if (this.#degrade && (!this.#available || this.#outboxed.has(record.clientId))) {
+      this.#toOutbox(record, this.#ids.next(), undefined);
+      return;
+    }
+    this.#journal.append(record, { durable: false })?.catch((err: unknown) => this.#log.warn({ err, clientId: record.clientId }, 'journal append failed'));
+  }
+
   stop(): void {
     clearInterval(this.#flushTimer);
     this.#degrade?.outbox.close();
@@ -329,10 +338,10 @@ export class ClientWriter {
   }
 
   /** Write one record to the outbox; false when it is full. */
-  #toOutbox(record: JournalRecord, id: string, snapshot: () => string): boolean {
+  #toOutbox(record: JournalRecord, id: string, snapshot: (() => string) | undefined): boolean {
     const d = this.#degrade;
     if (!d) return false;
-    const line = encodeRecord(record, id, d.sourceJson, { machineVersion: d.machineVersion, packed: snapshot() });
+    const line = encodeRecord(record, id, d.sourceJson, snapshot ? { machineVersion: d.machineVersion, packed: snapshot() } : undefined);
     if (!d.outbox.append(line)) {
       this.#log.error({ clientId: record.clientId, hook: record.hook, bytes: d.outbox.bytes }, 'outbox full: record not kept');
       return false;
@@ -406,7 +415,7 @@ export class ClientWriter {
   async #flushClient(entry: ClientEntry, records: readonly JournalEntry[]): Promise<void> {
     const d = this.#degrade as DegradeOptions;
     // an entry nothing touched in this process (after a restart) has its state in the outbox
-    const lastPacked = records.at(-1)?.snapshot;
+    const lastPacked = records.findLast((e) => e.snapshot !== undefined)?.snapshot;
     const local: ClientSnapshot =
       entry.fresh && lastPacked && canRestore(lastPacked.machineVersion) ? unpackSnapshot(lastPacked.packed) : entry.snapshot;
     entry.fresh = false;

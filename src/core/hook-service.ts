@@ -92,6 +92,28 @@ export class HookService implements Dispatcher {
     return this.#writer.counters;
   }
 
+  /**
+   * The edge answered a valued hook with its configured fallback (deadline passed, or deciding
+   * failed): journal what EMQX actually got, after the hook's own record (which, if it lands,
+   * holds the machine's late decision). No input, no snapshot: replay skips it.
+   */
+  answeredFallback(event: ValuedEvent, d: Decision): void {
+    try {
+      const clientId = clientIdOf(event);
+      if (clientId === '') return;
+      const entry = this.#deps.registry.entry(clientId);
+      if (entry.foreign) return; // a newer version's client: nothing is written for it here
+      const record = recordOf(
+        event,
+        { clientId, state: stateName(entry.snapshot), facts: [], decision: d, conn: connKeyOfHook(event), input: undefined },
+        this.#recordOptions,
+      );
+      this.#writer.note(record);
+    } catch (err) {
+      this.#deps.log.warn({ err, hook: event.type }, 'could not journal a fallback answer');
+    }
+  }
+
   /** Degraded (NATS unreachable: deciding locally, records in the outbox) and the outbox's size. */
   get degrade(): { readonly degraded: boolean; readonly outbox: number } {
     return { degraded: this.#writer.degraded, outbox: this.#writer.outboxSize };
