@@ -106,8 +106,8 @@ export class ClientWriter {
   /** Told of the facts of redone steps (the EMQX link kicks on a ban that only the redo found). */
   onFacts: ((clientId: string, facts: StepResult['facts']) => void) | undefined;
   readonly #degrade: DegradeOptions | undefined;
-  /** False while the journal cannot be reached: records go to the outbox. */
-  #available = true;
+  /** Journal partitions (shards) that cannot be reached: their clients' records go to the outbox. */
+  readonly #down = new Set<number>();
   #flushing = false;
   /** Clients with records in the outbox: their next records follow them there until flushed. */
   readonly #outboxed = new Set<string>();
@@ -122,15 +122,23 @@ export class ClientWriter {
       this.#flushTimer = setInterval(() => void this.flushOutbox(), degrade.flushEveryMs ?? 500);
       this.#flushTimer.unref();
       if (degrade.outbox.size > 0) {
-        this.#available = false; // left by a previous run: flush first
-        this.#rememberOutboxed(degrade.outbox.read());
+        this.#rememberOutboxed(degrade.outbox.read()); // left by a previous run: those clients flush first
       }
     }
   }
 
   /** True while the journal is unreachable and this instance decides locally (degrade rules). */
   get degraded(): boolean {
-    return !this.#available;
+    return this.#down.size > 0;
+  }
+
+  #part(clientId: string): number {
+    return this.#journal.partitionOf?.(clientId) ?? 0;
+  }
+
+  /** Records of this client go to the outbox: its part of the journal is down, or it has records there already. */
+  #local(clientId: string): boolean {
+    return this.#degrade !== undefined && ((this.#down.size > 0 && this.#down.has(this.#part(clientId))) || this.#outboxed.has(clientId));
   }
 
   /** Records waiting in the outbox. */
@@ -143,13 +151,16 @@ export class ClientWriter {
     return (this.#degrade?.modes as Record<string, DegradeMode | undefined> | undefined)?.[hook] ?? 'local';
   }
 
-  /** A record that changes no state (a fallback answer): to the outbox while degraded, else appended as a notification. */
+  /**
+   * A record that changes no state (a fallback answer), appended as a notification behind the
+   * client's records. Not kept while the client's records go to the outbox (NATS away): there the
+   * hook's own record stands for it.
+   */
   note(record: JournalRecord): void {
-    if (this.#degrade && (!this.#available || this.#outboxed.has(record.clientId))) {
-      this.#toOutbox(record, this.#ids.next(), undefined);
-      return;
-    }
-    this.#journal.append(record, { durable: false })?.catch((err: unknown) => this.#log.warn({ err, clientId: record.clientId }, 'journal append failed'));
+    if (this.#local(record.clientId)) return;
+    this.#journal
+      .append(record, { durable: false })
+      ?.catch((err: unknown) => this.#log.warn({ err, clientId: record.clientId }, 'journal append failed'));
   }
 
   stop(): void {
@@ -172,7 +183,7 @@ export class ClientWriter {
     attempt = 1,
   ): Decision | Promise<Decision> {
     const d = r.decision;
-    if (this.#degrade && (!this.#available || this.#outboxed.has(entry.clientId))) {
+    if (this.#degrade && this.#local(entry.clientId)) {
       // degraded: decided from this instance's state (mode local) or denied (mode deny, the step
       // still counts: strict); the record waits in the outbox either way
       const deny =
@@ -263,8 +274,8 @@ export class ClientWriter {
       return;
     }
     step.failed = err;
-    if (err instanceof AppendTimeoutError && this.#degrade && this.#available) {
-      this.#available = false;
+    if (err instanceof AppendTimeoutError && this.#degrade && !this.#down.has(this.#part(entry.clientId))) {
+      this.#down.add(this.#part(entry.clientId));
       this.#log.warn(
         { clientId: entry.clientId },
         'journal (NATS) not answering: degraded, deciding locally and keeping records in the outbox',
@@ -284,12 +295,8 @@ export class ClientWriter {
     const failed = pendingAt < 0 ? open : open.slice(0, pendingAt);
     this.#open.set(entry, pendingAt < 0 ? [] : open.slice(pendingAt));
     if (failed.length === 0) return;
-    if (!this.#available && this.#degrade) {
-      // the journal is away: these records wait in the outbox with the rest (same ids: a landed one dedups)
-      for (const s of failed) {
-        if (s.record && s.snapshot) this.#toOutbox(s.record, s.id, s.snapshot);
-        s.answer?.resolve(s.decision ?? NO_DECISION);
-      }
+    if (this.#degrade && this.#down.has(this.#part(entry.clientId))) {
+      this.#toOutboxAll(failed);
       return;
     }
     let landed = new Set<string>();
@@ -308,6 +315,13 @@ export class ClientWriter {
       landed = new Set(loaded?.newestIds ?? []);
       entry.snapshot = snap ? unpackSnapshot(snap.packed) : loaded ? entry.snapshot : initialSnapshot();
     } catch (err) {
+      if (this.#degrade && !entry.foreign) {
+        // the journal is away after all: degrade this part, the steps wait in the outbox (their
+        // state is this instance's, already applied) and are merged when it is back
+        this.#down.add(this.#part(entry.clientId));
+        this.#toOutboxAll(failed);
+        return;
+      }
       this.#log.warn({ err, clientId: entry.clientId, steps: failed.length }, 'could not reload a client after a failed append');
       for (const s of failed) s.answer?.reject(s.failed);
       return;
@@ -334,6 +348,14 @@ export class ClientWriter {
       const next: Step = { ...s, id: this.#ids.next(), attempt: s.attempt + 1, decision: r.decision, deadline };
       delete next.failed;
       this.#append(entry, next, r);
+    }
+  }
+
+  /** The journal is away: these steps' records wait in the outbox with the rest (same ids: a landed one dedups). */
+  #toOutboxAll(failed: readonly Step[]): void {
+    for (const s of failed) {
+      if (s.record && s.snapshot) this.#toOutbox(s.record, s.id, s.snapshot);
+      s.answer?.resolve(s.decision ?? NO_DECISION);
     }
   }
 
@@ -368,8 +390,9 @@ export class ClientWriter {
    */
   async flushOutbox(): Promise<void> {
     const d = this.#degrade;
-    if (!d || this.#flushing || d.outbox.size === 0) {
-      if (d && d.outbox.size === 0 && !this.#flushing) this.#available = true;
+    if (!d || this.#flushing) return;
+    if (d.outbox.size === 0) {
+      this.#down.clear(); // nothing waits: the next append tells whether the journal is back
       return;
     }
     this.#flushing = true;
@@ -384,29 +407,44 @@ export class ClientWriter {
         g.entries.push(entry);
         groups.set(entry.record.clientId, g);
       }
-      const first = groups.keys().next();
-      if (!first.done) await this.#journal.load(first.value); // a probe: throws while NATS is still away
-      const results = [...groups].map(([clientId, g]) => {
-        const entry = d.entryOf(clientId);
-        return entry
-          .enqueueTask(() => this.#flushClient(entry, g.entries))
-          .then(
-            () => undefined,
-            (err: unknown) => {
-              this.#log.warn({ err, clientId }, 'outbox flush of a client failed; kept for the next round');
-              return g.lines;
-            },
+      // per part of the journal: a probe read (fails while that part is still away), then its clients
+      const byPart = new Map<number, string[]>();
+      for (const clientId of groups.keys()) byPart.set(this.#part(clientId), [...(byPart.get(this.#part(clientId)) ?? []), clientId]);
+      for (const part of [...this.#down]) if (!byPart.has(part)) this.#down.delete(part);
+      const results: Promise<string[] | undefined>[] = [];
+      for (const [part, clients] of byPart) {
+        try {
+          await this.#journal.load(clients[0] as string);
+        } catch {
+          results.push(Promise.resolve(clients.flatMap((c) => groups.get(c)?.lines ?? [])));
+          continue;
+        }
+        for (const clientId of clients) {
+          const g = groups.get(clientId) as { lines: string[]; entries: JournalEntry[] };
+          const entry = d.entryOf(clientId);
+          results.push(
+            entry
+              .enqueueTask(() => this.#flushClient(entry, g.entries))
+              .then(
+                () => undefined,
+                (err: unknown) => {
+                  this.#log.warn({ err, clientId }, 'outbox flush of a client failed; kept for the next round');
+                  return g.lines;
+                },
+              ),
           );
-      });
-      this.#available = true; // new hooks go to the journal; the outbox clients' wait behind their flush
+        }
+        this.#down.delete(part); // new hooks go to the journal; the outbox clients' wait behind their flush
+      }
       const kept = (await Promise.all(results)).flatMap((l) => l ?? []);
       const added = d.outbox.read().slice(lines.length); // written meanwhile (a new outage, or clients still waiting)
       d.outbox.replace([...kept, ...added]);
       this.#rememberOutboxed([...kept, ...added]);
-      if (kept.length > 0) this.#available = false;
-      else this.#log.info({ clients: groups.size, records: lines.length }, 'outbox flushed to the journal');
-    } catch (err) {
-      this.#log.debug({ err }, 'journal still unreachable; outbox kept');
+      for (const line of kept) {
+        const clientId = decodeEntries(line, 0)?.[0]?.record.clientId;
+        if (clientId !== undefined) this.#down.add(this.#part(clientId));
+      }
+      if (kept.length === 0) this.#log.info({ clients: groups.size, records: lines.length }, 'outbox flushed to the journal');
     } finally {
       this.#flushing = false;
     }

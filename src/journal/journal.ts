@@ -249,6 +249,11 @@ export interface JournalPort {
   stats(): JournalStats;
   /** Flush, then release files/connections. Appends after close fail with `JournalClosedError`. */
   close(): Promise<void>;
+  /**
+   * Which independently available part of the journal holds a client (a shard's stream, possibly
+   * on its own server); absent: one part. Degrade rules apply per part.
+   */
+  partitionOf?(clientId: string): number;
 }
 
 /** Whether a record is durable by default: a valued hook, or any record carrying a decision. */

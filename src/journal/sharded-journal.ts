@@ -129,6 +129,11 @@ export class ShardedJournal implements JournalPort {
     return shardOf(clientId, this.shards.length);
   }
 
+  /** Shards fail independently (their streams may live on different servers). */
+  partitionOf(clientId: string): number {
+    return this.shardOf(clientId);
+  }
+
   #of(clientId: string): NatsJournal {
     return this.shards[this.shardOf(clientId)] as NatsJournal;
   }

@@ -29,6 +29,10 @@ export class MeteredJournal implements JournalPort {
     return this.inner.kind;
   }
 
+  partitionOf(clientId: string): number {
+    return this.inner.partitionOf?.(clientId) ?? 0;
+  }
+
   append(record: JournalRecord, opts?: AppendOptions): Promise<AppendAck> | undefined {
     // only durable appends are timed: a tracked notification's promise passes through untouched
     if (!(opts?.durable ?? isDurableByDefault(record))) return this.inner.append(record, opts);

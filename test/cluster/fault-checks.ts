@@ -34,16 +34,25 @@ const keyOf = (clientId: string, key: string | undefined): string => `${clientId
  *   fallbacks: an authorize IGNORE, or a publish deny hookwarden logged as a
  *   fallback (counted per client).
  */
+const isFallbackNote = (e: JournalEntry): boolean => {
+  const code = e.record.decision?.reason.code;
+  return code === 'deadline.fallback' || code === 'error.fallback';
+};
+
 export function journalProblems(calls: readonly CallRecord[], entries: readonly JournalEntry[], fallbacks: Map<string, number>): string[] {
   const problems: string[] = [];
   const ids = new Set<string>();
   const byKey = new Map<string, JournalEntry[]>();
+  // a fallback answer is journaled as its own record (docs/EVENTS.md §3): kept apart from the hook's record
+  const notes = new Map<string, JournalEntry>();
   for (const e of entries) {
     if (ids.has(e.id)) problems.push(`${e.record.clientId}: record id ${e.id} appears twice`);
     ids.add(e.id);
     const k = recordKey(e);
-    if (k !== undefined) byKey.set(keyOf(e.record.clientId, k), [...(byKey.get(keyOf(e.record.clientId, k)) ?? []), e]);
+    if (k !== undefined && isFallbackNote(e)) notes.set(keyOf(e.record.clientId, k), e);
+    else if (k !== undefined) byKey.set(keyOf(e.record.clientId, k), [...(byKey.get(keyOf(e.record.clientId, k)) ?? []), e]);
   }
+  entries = entries.filter((e) => !isFallbackNote(e));
   for (const [k, es] of byKey)
     if (es.length > 1)
       problems.push(`call ${k} journaled ${es.length} times: ${es.map((e) => `${e.seq}:${e.record.decision?.outcome}`).join(', ')}`);
@@ -61,6 +70,7 @@ export function journalProblems(calls: readonly CallRecord[], entries: readonly 
     if (c.outcome === undefined || c.key === undefined || isAuthorizeFallback(c)) continue;
     const e = byKey.get(keyOf(c.clientId, c.key))?.[0];
     if (e?.record.decision?.outcome === c.outcome) continue;
+    if (notes.get(keyOf(c.clientId, c.key))?.record.decision?.outcome === c.outcome) continue; // the fallback, journaled
     const k = `${c.clientId}|${c.hook}`;
     if (!(c.hook === 'message.publish' && c.outcome === 'deny')) {
       problems.push(

@@ -126,10 +126,15 @@ function journalProblems(answers: readonly Answer[], all: readonly JournalEntry[
   const problems: string[] = [];
   if (new Set(all.map((e) => e.id)).size !== all.length) problems.push('duplicate CloudEvent ids');
   const byKey = new Map<string, JournalEntry[]>();
+  // a fallback answer is journaled as its own record (docs/EVENTS.md §3): kept apart from the hook's record
+  const notes = new Map<string, JournalEntry>();
+  const isNote = (e: JournalEntry): boolean => ['deadline.fallback', 'error.fallback'].includes(e.record.decision?.reason.code ?? '');
   for (const e of all) {
     const k = recordKey(e);
-    if (k !== undefined) byKey.set(`${e.record.clientId}|${k}`, [...(byKey.get(`${e.record.clientId}|${k}`) ?? []), e]);
+    if (k !== undefined && isNote(e)) notes.set(`${e.record.clientId}|${k}`, e);
+    else if (k !== undefined) byKey.set(`${e.record.clientId}|${k}`, [...(byKey.get(`${e.record.clientId}|${k}`) ?? []), e]);
   }
+  all = all.filter((e) => !isNote(e));
   for (const [k, es] of byKey) if (es.length > 1) problems.push(`call ${k} journaled ${es.length} times`);
   const indexOf = new Map(answers.map((a) => [`${a.clientId}|${a.key}`, a.index]));
   const lastIndex = new Map<string, number>();
@@ -143,7 +148,8 @@ function journalProblems(answers: readonly Answer[], all: readonly JournalEntry[
   }
   for (const a of answers) {
     const e = byKey.get(`${a.clientId}|${a.key}`)?.[0];
-    if (isDecision(a, w) && e?.record.decision?.outcome !== a.outcome)
+    const answeredNote = notes.get(`${a.clientId}|${a.key}`)?.record.decision?.outcome === a.outcome;
+    if (isDecision(a, w) && e?.record.decision?.outcome !== a.outcome && !answeredNote)
       problems.push(
         `${a.clientId} #${a.index} ${a.hook}: answered ${a.outcome} in ${a.ms} ms, journal has ${e?.record.decision?.outcome ?? 'nothing'}`,
       );
