@@ -14,6 +14,8 @@ import type { JournalEntry } from '../../src/journal/journal.js';
 import { META, clientinfo, message, rateLimitedPolicy, type ValuedReply as Valued, type Who } from '../support/emqx-shapes.js';
 import { startHarness, type Harness } from '../support/in-process.js';
 import { NatsServer } from '../support/nats-server.js';
+import { emqxClient, type EmqxClient } from '../support/emqx-client.js';
+import { startServe } from '../support/process.js';
 
 const POLICY = rateLimitedPolicy('2/s', 3);
 
@@ -112,6 +114,56 @@ describe('degrade rules', () => {
     const records = await journalOf(nats.url, prefix, 'dev-2');
     const last = records.filter((e) => e.record.hook === 'message.publish').at(-1);
     expect(last?.record.decision).toMatchObject({ outcome: 'deny', reason: { code: 'degraded' } });
+  }, 40_000);
+});
+
+describe('degrade across a crash', () => {
+  it("degrade restart - an outbox left by an instance killed during the outage is flushed by the next one, before the client's new records", async () => {
+    const nats = await NatsServer.start();
+    cleanups.push(() => nats.cleanup());
+    const outboxDir = mkdtempSync(join(tmpdir(), 'hw-outbox-'));
+    cleanups.push(() => rmSync(outboxDir, { recursive: true, force: true }));
+    const policyDir = mkdtempSync(join(tmpdir(), 'hw-pol-'));
+    cleanups.push(() => rmSync(policyDir, { recursive: true, force: true }));
+    writeFileSync(join(policyDir, 'p.yaml'), POLICY);
+    const prefix = `dgr${process.pid}`;
+    const args = [
+      '--policy',
+      join(policyDir, 'p.yaml'),
+      '--nats',
+      nats.url,
+      '--nats-prefix',
+      prefix,
+      '--feed',
+      'false',
+      '--outbox-dir',
+      outboxDir,
+      '--deadline',
+      '400ms',
+    ];
+    const w: Who = { clientid: 'crashy' };
+    const first = await startServe(args);
+    cleanups.push(async () => void (await first.stop('SIGKILL')));
+    const c1 = emqxClient('v2', `127.0.0.1:${first.port}`);
+    cleanups.push(() => c1.close());
+    const auth = (c: EmqxClient, topic: string) =>
+      c.call<Valued>('OnClientAuthorize', { clientinfo: clientinfo(w), type: 'PUBLISH', topic, result: true, meta: META });
+    await auth(c1, 'b/0');
+    await nats.pause();
+    for (let i = 1; i <= 5; i++) await auth(c1, `b/${i}`);
+    await sleep(400); // the outbox is fdatasync'd every 200 ms
+    first.child.kill('SIGKILL');
+    nats.resume();
+    const second = await startServe(args);
+    cleanups.push(async () => void (await second.stop()));
+    const c2 = emqxClient('v2', `127.0.0.1:${second.port}`);
+    cleanups.push(() => c2.close());
+    for (let i = 6; i <= 8; i++) expect((await auth(c2, `b/${i}`)).bool_result).toBe(true);
+    await sleep(1200); // a flush round or two
+    const topics = (await journalOf(nats.url, prefix, 'crashy'))
+      .filter((e) => e.record.hook === 'client.authorize')
+      .map((e) => e.record.detail?.topic);
+    expect(topics).toEqual(['b/0', 'b/1', 'b/2', 'b/3', 'b/4', 'b/5', 'b/6', 'b/7', 'b/8']);
   }, 40_000);
 });
 
