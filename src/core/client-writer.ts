@@ -151,13 +151,12 @@ export class ClientWriter {
     return (this.#degrade?.modes as Record<string, DegradeMode | undefined> | undefined)?.[hook] ?? 'local';
   }
 
-  /**
-   * A record that changes no state (a fallback answer), appended as a notification behind the
-   * client's records. Not kept while the client's records go to the outbox (NATS away): there the
-   * hook's own record stands for it.
-   */
+  /** A record that changes no state (a fallback answer): to the outbox while the client's records go there, else appended as a notification. */
   note(record: JournalRecord): void {
-    if (this.#local(record.clientId)) return;
+    if (this.#local(record.clientId)) {
+      this.#toOutbox(record, this.#ids.next(), undefined);
+      return;
+    }
     this.#journal
       .append(record, { durable: false })
       ?.catch((err: unknown) => this.#log.warn({ err, clientId: record.clientId }, 'journal append failed'));
@@ -468,6 +467,7 @@ export class ClientWriter {
             this.#journal.append(i === records.length - 1 ? { ...e.record, state: stateName(merged) } : e.record, {
               id: e.id,
               durable: true,
+              alone: true, // its id may be stored already (landed before the outage was noticed): dedup per record
               ...(i === records.length - 1 ? { snapshot: packed } : {}),
             }),
           ),

@@ -150,6 +150,11 @@ export interface AppendOptions {
    * to `onError`. Other adapters ignore it (their notifications cannot conflict).
    */
   readonly track?: boolean;
+  /**
+   * NATS: store this record as a message of its own (never batched), so its id is the message's
+   * dedup key. For records that may have been stored before under that id (the outbox flush).
+   */
+  readonly alone?: boolean;
 }
 
 export interface AppendAck {

@@ -130,6 +130,8 @@ interface Item {
   readonly reject?: (err: Error) => void;
   /** A tracked notification: has a promise but does not make the batch urgent. */
   readonly notification?: true;
+  /** Sent as a message of its own (its id is the dedup key of the message). */
+  readonly alone?: true;
 }
 
 interface Chain {
@@ -352,7 +354,9 @@ export class NatsJournal implements JournalPort {
     let promise: Promise<AppendAck> | undefined;
     if (durable) {
       const deadline = opts.deadline ?? now + (this.#opts.appendTimeoutMs ?? NATS_DEFAULTS.appendTimeoutMs);
-      promise = new Promise<AppendAck>((resolve, reject) => chain.queue.push({ id, event, snapshot, record, deadline, resolve, reject }));
+      promise = new Promise<AppendAck>((resolve, reject) =>
+        chain.queue.push({ id, event, snapshot, record, deadline, resolve, reject, ...(opts.alone ? { alone: true as const } : {}) }),
+      );
     } else {
       const deadline = now + (this.#opts.notificationTimeoutMs ?? NATS_DEFAULTS.notificationTimeoutMs);
       if (opts.track) {
@@ -424,7 +428,8 @@ export class NatsJournal implements JournalPort {
         chain.queue.splice(0, n);
         this.#pending -= n;
         this.#stored += n;
-        chain.lastSeq = ack.seq;
+        // a duplicate ack names the ORIGINAL message, which may be older than what this chain appended since
+        chain.lastSeq = Math.max(chain.lastSeq, ack.seq);
         for (const item of batch) item.resolve?.({ seq: ack.seq, duplicate: ack.duplicate });
         const flushing = this.#closed || this.#idle.length > 0;
         if (chain.queue.length > 0 && this.#delayMs > 0 && !flushing && chain.queue.every((i) => !i.resolve || i.notification)) {
@@ -449,8 +454,11 @@ export class NatsJournal implements JournalPort {
     let n = 0;
     for (const item of queue) {
       bytes += item.event.length + 1;
-      if (n > 0 && (n >= MAX_BATCH_RECORDS || bytes > this.#maxBatchBytes)) break;
+      // a message's dedup key is its first record's id: a record that may be stored already under its
+      // own id (`alone`) never shares a message, or the new records with it would be dropped as a duplicate
+      if (n > 0 && (n >= MAX_BATCH_RECORDS || bytes > this.#maxBatchBytes || item.alone)) break;
       n++;
+      if (item.alone) break;
     }
     return n;
   }

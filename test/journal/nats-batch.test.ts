@@ -78,6 +78,25 @@ describe('nats journal batches', () => {
   });
 });
 
+describe('nats journal batches and dedup', () => {
+  it('batches - a record appended again under its id (outbox flush) never takes new records down with it as a duplicate', async () => {
+    const nm = names();
+    const j = await openJ({ ...nm, notificationDelayMs: 5000 });
+    const first = await j.append(publish('d', 1), { id: 'rec-1' }); // stored once, e.g. before a crash
+    const again = [
+      j.append(publish('d', 1), { id: 'rec-1', durable: true, alone: true }),
+      j.append(publish('d', 2), { id: 'rec-2', durable: true, alone: true }),
+      j.append(publish('d', 3), { id: 'rec-3', durable: true, alone: true }),
+    ];
+    const acks = await Promise.all(again);
+    expect(acks[0]).toMatchObject({ seq: first?.seq, duplicate: true });
+    expect(acks.slice(1).every((a) => a?.duplicate === false)).toBe(true);
+    const stored: string[] = [];
+    for await (const e of j.readAll()) stored.push(e.id);
+    expect(stored).toEqual(['rec-1', 'rec-2', 'rec-3']);
+  });
+});
+
 describe('feed projector lease', () => {
   it('lease - one of several instances projects; another takes over when it stops', async () => {
     const nm = names();
