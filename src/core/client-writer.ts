@@ -18,25 +18,15 @@
  * (the edge answers the configured fallback). Journals whose appends cannot
  * conflict (memory, files) take the plain path.
  */
-import { mergeStrict } from '../../machines/client/client.merge.js';
-import {
-  canRestore,
-  initialSnapshot,
-  packSnapshot,
-  stateName,
-  unpackSnapshot,
-  type ClientSnapshot,
-} from '../../machines/client/client.step.js';
+import { canRestore, initialSnapshot, packSnapshot, unpackSnapshot } from '../../machines/client/client.step.js';
 import type { ClientEvent } from '../../machines/client/client.types.js';
 import type { ClientEntry, StepResult } from '../actors/client-entry.js';
 import { decision, type Decision } from '../domain/decision.js';
 import type { HookEvent } from '../domain/hook-event.js';
-import { decodeEntries, encodeRecord } from '../journal/events.js';
-import type { JournalEntry, JournalPort, JournalRecord } from '../journal/journal.js';
+import type { JournalPort, JournalRecord } from '../journal/journal.js';
 import { AppendTimeoutError, ConflictError } from '../journal/journal-errors.js';
 import { RecordIds } from '../journal/record-ids.js';
 import type { Logger } from '../observability/logger.js';
-import type { Outbox } from './outbox.js';
 
 /** Tries per step (first append + redos) before its hook fails. */
 export const MAX_ATTEMPTS = 4;
@@ -61,21 +51,8 @@ interface Step {
   snapshot?: () => string;
 }
 
-/** What to do with a valued hook while the journal cannot be reached. */
-export type DegradeMode = 'local' | 'deny';
-
-export interface DegradeOptions {
-  readonly outbox: Outbox;
-  /** Per valued hook; default `local`. */
-  readonly modes: Readonly<Partial<Record<'client.authenticate' | 'client.authorize' | 'message.publish', DegradeMode>>>;
-  /** CloudEvent `source` of this instance (JSON string) and the machine version, for outbox entries. */
-  readonly sourceJson: string;
-  readonly machineVersion: string;
-  /** The client's entry, for flushing clients nothing else touched since (after a restart). */
-  readonly entryOf: (clientId: string) => ClientEntry;
-  /** How often the outbox is flushed while it holds records (default 500 ms). */
-  readonly flushEveryMs?: number;
-}
+export type { DegradeMode, DegradeOptions } from './outbox-keeper.js';
+import { OutboxKeeper, type DegradeMode, type DegradeOptions } from './outbox-keeper.js';
 
 export interface WriterCounters {
   /** Steps redone after a conflict or timeout. */
@@ -105,50 +82,44 @@ export class ClientWriter {
   readonly #recovering = new WeakSet<ClientEntry>();
   /** Told of the facts of redone steps (the EMQX link kicks on a ban that only the redo found). */
   onFacts: ((clientId: string, facts: StepResult['facts']) => void) | undefined;
-  readonly #degrade: DegradeOptions | undefined;
-  /** Journal partitions (shards) that cannot be reached: their clients' records go to the outbox. */
-  readonly #down = new Set<number>();
-  #flushing = false;
-  /** Clients with records in the outbox: their next records follow them there until flushed. */
-  readonly #outboxed = new Set<string>();
-  #flushTimer: NodeJS.Timeout | undefined;
+  /** The degrade rules' outbox (NATS journal with degrade options); absent: failures are not degraded. */
+  readonly #keeper: OutboxKeeper | undefined;
 
   constructor(journal: JournalPort, log: Logger, build: RecordBuilder, degrade?: DegradeOptions) {
     this.#journal = journal;
     this.#log = log;
     this.#build = build;
-    this.#degrade = degrade;
-    if (degrade) {
-      this.#flushTimer = setInterval(() => void this.flushOutbox(), degrade.flushEveryMs ?? 500);
-      this.#flushTimer.unref();
-      if (degrade.outbox.size > 0) {
-        this.#rememberOutboxed(degrade.outbox.read()); // left by a previous run: those clients flush first
-      }
-    }
+    this.#keeper = degrade ? new OutboxKeeper(journal, log, degrade, this.counters) : undefined;
   }
 
   /** True while the journal is unreachable and this instance decides locally (degrade rules). */
   get degraded(): boolean {
-    return this.#down.size > 0;
+    return this.#keeper?.degraded ?? false;
   }
 
-  #part(clientId: string): number {
-    return this.#journal.partitionOf?.(clientId) ?? 0;
-  }
-
-  /** Records of this client go to the outbox: its part of the journal is down, or it has records there already. */
+  /** Records of this client go to the outbox (degrade rules). */
   #local(clientId: string): boolean {
-    return this.#degrade !== undefined && ((this.#down.size > 0 && this.#down.has(this.#part(clientId))) || this.#outboxed.has(clientId));
+    return this.#keeper?.local(clientId) ?? false;
   }
 
   /** Records waiting in the outbox. */
   get outboxSize(): number {
-    return this.#degrade?.outbox.size ?? 0;
+    return this.#keeper?.size ?? 0;
   }
 
   /** The degrade mode of a valued hook (`local` when none is configured). */
   modeOf(hook: string): DegradeMode {
-    return (this.#degrade?.modes as Record<string, DegradeMode | undefined> | undefined)?.[hook] ?? 'local';
+    return this.#keeper?.modeOf(hook) ?? 'local';
+  }
+
+  /** Move the outbox into the journal (also runs on a timer while it holds records). */
+  flushOutbox(): Promise<void> {
+    return this.#keeper?.flush() ?? Promise.resolve();
+  }
+
+  /** Write one record to the outbox; false when it is full or there is none. */
+  #toOutbox(record: JournalRecord, id: string, snapshot: (() => string) | undefined): boolean {
+    return this.#keeper?.keep(record, id, snapshot) ?? false;
   }
 
   /** A record that changes no state (a fallback answer): to the outbox while the client's records go there, else appended as a notification. */
@@ -163,8 +134,7 @@ export class ClientWriter {
   }
 
   stop(): void {
-    clearInterval(this.#flushTimer);
-    this.#degrade?.outbox.close();
+    this.#keeper?.stop();
   }
 
   /** Whether appends can conflict (another instance shares the journal). */
@@ -182,7 +152,7 @@ export class ClientWriter {
     attempt = 1,
   ): Decision | Promise<Decision> {
     const d = r.decision;
-    if (this.#degrade && this.#local(entry.clientId)) {
+    if (this.#local(entry.clientId)) {
       // degraded: decided from this instance's state (mode local) or denied (mode deny, the step
       // still counts: strict); the record waits in the outbox either way
       const deny =
@@ -273,8 +243,7 @@ export class ClientWriter {
       return;
     }
     step.failed = err;
-    if (err instanceof AppendTimeoutError && this.#degrade && !this.#down.has(this.#part(entry.clientId))) {
-      this.#down.add(this.#part(entry.clientId));
+    if (err instanceof AppendTimeoutError && this.#keeper?.markDown(entry.clientId)) {
       this.#log.warn(
         { clientId: entry.clientId },
         'journal (NATS) not answering: degraded, deciding locally and keeping records in the outbox',
@@ -294,7 +263,7 @@ export class ClientWriter {
     const failed = pendingAt < 0 ? open : open.slice(0, pendingAt);
     this.#open.set(entry, pendingAt < 0 ? [] : open.slice(pendingAt));
     if (failed.length === 0) return;
-    if (this.#degrade && this.#down.has(this.#part(entry.clientId))) {
+    if (this.#keeper?.isDown(entry.clientId)) {
       this.#toOutboxAll(failed);
       return;
     }
@@ -314,10 +283,10 @@ export class ClientWriter {
       landed = new Set(loaded?.newestIds ?? []);
       entry.snapshot = snap ? unpackSnapshot(snap.packed) : loaded ? entry.snapshot : initialSnapshot();
     } catch (err) {
-      if (this.#degrade && !entry.foreign) {
+      if (this.#keeper && !entry.foreign) {
         // the journal is away after all: degrade this part, the steps wait in the outbox (their
         // state is this instance's, already applied) and are merged when it is back
-        this.#down.add(this.#part(entry.clientId));
+        this.#keeper.markDown(entry.clientId);
         this.#toOutboxAll(failed);
         return;
       }
@@ -355,130 +324,6 @@ export class ClientWriter {
     for (const s of failed) {
       if (s.record && s.snapshot) this.#toOutbox(s.record, s.id, s.snapshot);
       s.answer?.resolve(s.decision ?? NO_DECISION);
-    }
-  }
-
-  /** Write one record to the outbox; false when it is full. */
-  #toOutbox(record: JournalRecord, id: string, snapshot: (() => string) | undefined): boolean {
-    const d = this.#degrade;
-    if (!d) return false;
-    const line = encodeRecord(record, id, d.sourceJson, snapshot ? { machineVersion: d.machineVersion, packed: snapshot() } : undefined);
-    if (!d.outbox.append(line)) {
-      this.#log.error({ clientId: record.clientId, hook: record.hook, bytes: d.outbox.bytes }, 'outbox full: record not kept');
-      return false;
-    }
-    this.counters.outboxed++;
-    this.#outboxed.add(record.clientId);
-    return true;
-  }
-
-  #rememberOutboxed(lines: readonly string[]): void {
-    this.#outboxed.clear();
-    for (const line of lines) {
-      const id = decodeEntries(line, 0)?.[0]?.record.clientId;
-      if (id !== undefined) this.#outboxed.add(id);
-    }
-  }
-
-  /**
-   * Move the outbox into the journal once it answers again. Every client with
-   * records is flushed in its own mailbox (its new hooks wait behind): load its
-   * journal state, merge it with the local one strictly (mergeStrict), append
-   * the records with their ids (a record that landed before dedups) and the
-   * merged snapshot. Clients that fail stay in the outbox for the next round.
-   */
-  async flushOutbox(): Promise<void> {
-    const d = this.#degrade;
-    if (!d || this.#flushing) return;
-    if (d.outbox.size === 0) {
-      this.#down.clear(); // nothing waits: the next append tells whether the journal is back
-      return;
-    }
-    this.#flushing = true;
-    try {
-      const lines = d.outbox.read();
-      const groups = new Map<string, { lines: string[]; entries: JournalEntry[] }>();
-      for (const line of lines) {
-        const entry = decodeEntries(line, 0)?.[0];
-        if (!entry) continue;
-        const g = groups.get(entry.record.clientId) ?? { lines: [], entries: [] };
-        g.lines.push(line);
-        g.entries.push(entry);
-        groups.set(entry.record.clientId, g);
-      }
-      // per part of the journal: a probe read (fails while that part is still away), then its clients
-      const byPart = new Map<number, string[]>();
-      for (const clientId of groups.keys()) byPart.set(this.#part(clientId), [...(byPart.get(this.#part(clientId)) ?? []), clientId]);
-      for (const part of [...this.#down]) if (!byPart.has(part)) this.#down.delete(part);
-      const results: Promise<string[] | undefined>[] = [];
-      for (const [part, clients] of byPart) {
-        try {
-          await this.#journal.load(clients[0] as string);
-        } catch {
-          results.push(Promise.resolve(clients.flatMap((c) => groups.get(c)?.lines ?? [])));
-          continue;
-        }
-        for (const clientId of clients) {
-          const g = groups.get(clientId) as { lines: string[]; entries: JournalEntry[] };
-          const entry = d.entryOf(clientId);
-          results.push(
-            entry
-              .enqueueTask(() => this.#flushClient(entry, g.entries))
-              .then(
-                () => undefined,
-                (err: unknown) => {
-                  this.#log.warn({ err, clientId }, 'outbox flush of a client failed; kept for the next round');
-                  return g.lines;
-                },
-              ),
-          );
-        }
-        this.#down.delete(part); // new hooks go to the journal; the outbox clients' wait behind their flush
-      }
-      const kept = (await Promise.all(results)).flatMap((l) => l ?? []);
-      const added = d.outbox.read().slice(lines.length); // written meanwhile (a new outage, or clients still waiting)
-      d.outbox.replace([...kept, ...added]);
-      this.#rememberOutboxed([...kept, ...added]);
-      for (const line of kept) {
-        const clientId = decodeEntries(line, 0)?.[0]?.record.clientId;
-        if (clientId !== undefined) this.#down.add(this.#part(clientId));
-      }
-      if (kept.length === 0) this.#log.info({ clients: groups.size, records: lines.length }, 'outbox flushed to the journal');
-    } finally {
-      this.#flushing = false;
-    }
-  }
-
-  async #flushClient(entry: ClientEntry, records: readonly JournalEntry[]): Promise<void> {
-    const d = this.#degrade as DegradeOptions;
-    // an entry nothing touched in this process (after a restart) has its state in the outbox
-    const lastPacked = records.findLast((e) => e.snapshot !== undefined)?.snapshot;
-    const local: ClientSnapshot =
-      entry.fresh && lastPacked && canRestore(lastPacked.machineVersion) ? unpackSnapshot(lastPacked.packed) : entry.snapshot;
-    entry.fresh = false;
-    for (let attempt = 1; ; attempt++) {
-      const loaded = await this.#journal.load(entry.clientId);
-      const remote = loaded?.snapshot && canRestore(loaded.snapshot.machineVersion) ? unpackSnapshot(loaded.snapshot.packed) : undefined;
-      const merged = remote ? mergeStrict(remote, local) : local;
-      const packed = packSnapshot(merged);
-      try {
-        await Promise.all(
-          records.map((e, i) =>
-            this.#journal.append(i === records.length - 1 ? { ...e.record, state: stateName(merged) } : e.record, {
-              id: e.id,
-              durable: true,
-              alone: true, // its id may be stored already (landed before the outage was noticed): dedup per record
-              ...(i === records.length - 1 ? { snapshot: packed } : {}),
-            }),
-          ),
-        );
-        entry.snapshot = merged;
-        this.counters.flushed += records.length;
-        void d;
-        return;
-      } catch (err) {
-        if (!(err instanceof ConflictError) || attempt >= MAX_ATTEMPTS) throw err;
-      }
     }
   }
 }
