@@ -113,7 +113,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   });
   forwarding?.serve(MACHINE_VERSION, service);
   ops.health.degradedBy(() => (service.degrade.degraded ? 'nats-unreachable: deciding locally, records in the outbox' : false));
-  ops.metrics.attach({ outboxDepth: () => service.degrade.outbox });
+  ops.metrics.attach({ outboxDepth: () => service.degrade.outbox, ...(emqxLink ? { emqxLink: () => emqxLink.stats() } : {}) });
   ops.attach({ registry, nodes: service.nodes, writer: () => service.writerCounters });
 
   let mountedNeeds = policies.current().needs;

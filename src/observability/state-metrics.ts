@@ -5,6 +5,7 @@
  */
 import type { RegistryStats } from '../actors/registry.js';
 import type { BridgeStats } from '../bridge/bridge.types.js';
+import type { EmqxLinkStats } from '../admin/emqx-link.js';
 import type { BrokerNode } from '../core/broker-nodes.js';
 import type { WriterCounters } from '../core/client-writer.js';
 import type { JournalStats } from '../journal/journal.js';
@@ -26,6 +27,8 @@ export interface MetricSources {
   readonly outboxDepth?: () => number;
   /** The hook service's single-writer counters (`HookService.writerCounters`). */
   readonly writer?: () => WriterCounters;
+  /** The EMQX link's counters (`--emqx-api-url`). */
+  readonly emqxLink?: () => EmqxLinkStats;
 }
 
 const BRIDGE_RESULTS = ['bridged', 'duplicates', 'dropped', 'failed', 'unroutable', 'retried', 'abandoned'] as const;
@@ -200,6 +203,39 @@ export function stateMetrics(src: () => MetricSources): ScrapeMetric[] {
       type: 'counter',
       help: 'Policy files refused as invalid (the running policy stayed)',
       fill: (put) => put({}, src().policy?.().refused ?? 0),
+    },
+    {
+      name: 'hookwarden_outbox_records_total',
+      type: 'counter',
+      help: 'Records kept in the local outbox while NATS was unreachable (kept), and moved into the journal since (flushed)',
+      labels: ['event'],
+      fill: (put) => {
+        const w = src().writer?.();
+        put({ event: 'kept' }, w?.outboxed ?? 0);
+        put({ event: 'flushed' }, w?.flushed ?? 0);
+      },
+    },
+    {
+      name: 'hookwarden_degraded_denials_total',
+      type: 'counter',
+      help: 'Valued hooks denied by the degrade rules (mode deny, or the outbox full) while NATS was unreachable',
+      fill: (put) => put({}, src().writer?.().failedClosed ?? 0),
+    },
+    {
+      name: 'hookwarden_emqx_link_requests_total',
+      type: 'counter',
+      help: 'EMQX REST calls of the EMQX link, by result',
+      labels: ['result'],
+      fill: (put) => {
+        const l = src().emqxLink?.();
+        if (!l) return;
+        put({ result: 'kicked' }, l.kicked);
+        put({ result: 'not_connected' }, l.notConnected);
+        put({ result: 'cache_cleared' }, l.cachesCleared);
+        put({ result: 'failed' }, l.failed);
+        put({ result: 'retried' }, l.retries);
+        put({ result: 'dropped' }, l.dropped);
+      },
     },
     {
       name: 'hookwarden_bridge_backlog',

@@ -188,6 +188,8 @@ describe('EMQX link', () => {
       expect(emqx.calls.map((c) => c.url)).toEqual(['/api/v5/clients/violator/authorization/cache', '/api/v5/clients/violator']);
       const nodes = await api(base, 'GET', '/v1/emqx/nodes');
       expect(nodes.json.link).toMatchObject({ kicked: 3, failed: 0, url: emqx.url });
+      const metrics = await fetch(`${base}/metrics`).then((r) => r.text());
+      expect(metrics).toContain('hookwarden_emqx_link_requests_total{result="kicked"} 3');
     });
 
     it('EMQX link - while EMQX hangs, hook answers are not delayed', async () => {

@@ -98,6 +98,12 @@ describe('degrade rules', () => {
     const published = records.filter((e) => e.record.hook === 'message.publish').map((e) => e.record.decision?.outcome);
     expect(published).toEqual(['allow', 'allow', 'allow', 'deny', 'deny', 'deny']);
     expect(new Set(records.map((e) => e.id)).size).toBe(records.length);
+    const text = (await h.running.metrics.scrape()).text;
+    const kept = Number(/hookwarden_outbox_records_total\{event="kept"\} (\d+)/.exec(text)?.[1]);
+    const flushed = Number(/hookwarden_outbox_records_total\{event="flushed"\} (\d+)/.exec(text)?.[1]);
+    expect(kept).toBeGreaterThanOrEqual(outboxed);
+    expect(flushed).toBe(kept);
+    expect(text).toMatch(/hookwarden_outbox_depth 0/);
   }, 40_000);
 
   it('degrade deny - a hook whose mode is deny fails closed while NATS is away, and the denial is journaled', async () => {
@@ -114,6 +120,7 @@ describe('degrade rules', () => {
     const records = await journalOf(nats.url, prefix, 'dev-2');
     const last = records.filter((e) => e.record.hook === 'message.publish').at(-1);
     expect(last?.record.decision).toMatchObject({ outcome: 'deny', reason: { code: 'degraded' } });
+    expect((await h.running.metrics.scrape()).text).toMatch(/hookwarden_degraded_denials_total [1-9]/);
   }, 40_000);
 });
 
