@@ -101,6 +101,11 @@ describe('rolling upgrades', () => {
       const a = await authorize({ clientid: 'new-machine' });
       expect(a).toMatchObject({ type: 'STOP_AND_RETURN', bool_result: false }); // the newer instance's deny, not the fallback
       expect(seen.map((e) => e.type)).toEqual(['client.authorize']);
+      // a notification is handed over too (not awaited: EMQX already has its answer)
+      await h.client.call('OnClientConnected', { clientinfo: clientinfo({ clientid: 'new-machine' }), meta: META });
+      const until = Date.now() + 2000;
+      while (seen.length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(seen.map((e) => e.type)).toEqual(['client.authorize', 'client.connected']);
       expect(await messagesOf('new-machine')).toBe(before); // still nothing written here
     } finally {
       newer.close();
