@@ -160,7 +160,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
           });
         },
         answered: (e: ValuedEvent, d: Decision) => {
-          if (d.reason.code === 'deadline.fallback' || d.reason.code === 'error.fallback') service.answeredFallback(e, d);
+          service.answered(e, d);
           if (bridged && e.type === 'message.publish') bridged.bridge.offer(e, d);
         },
       },

@@ -12,7 +12,7 @@
  */
 import { headers, type Msg, type NatsConnection, type Subscription } from 'nats';
 import type { Decision } from '../domain/decision.js';
-import type { HookEvent, NotificationEvent, ValuedEvent } from '../domain/hook-event.js';
+import { isValuedEvent, type HookEvent, type NotificationEvent, type ValuedEvent } from '../domain/hook-event.js';
 import type { Logger } from '../observability/logger.js';
 
 /** The dispatcher side a forwarded hook is handed to (HookService). */
@@ -23,7 +23,6 @@ export interface ForwardTarget {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const VALUED = new Set(['client.authenticate', 'client.authorize', 'message.publish']);
 
 /** The subject token of a machine version (`client-2.1` → `client-2_1`). */
 export const versionToken = (machineVersion: string): string => machineVersion.replace(/[^A-Za-z0-9_-]/g, '_');
@@ -72,8 +71,8 @@ export class Forwarding {
     try {
       const event = decodeHookEvent(m.data);
       const deadline = Number(m.headers?.get('Hw-Deadline')) || Date.now() + 1000;
-      if (VALUED.has(event.type)) {
-        const d = await target.decide(event as ValuedEvent, deadline, true);
+      if (isValuedEvent(event)) {
+        const d = await target.decide(event, deadline, true);
         m.respond(encoder.encode(JSON.stringify(d)));
       } else {
         target.notify(event as NotificationEvent, true);

@@ -3,7 +3,7 @@
  * once per heartbeat from the edge's meters (src/observability/hook-meters.ts),
  * which count every call anyway: membership adds nothing to the hook path.
  */
-import { VALUED_HOOKS } from '../domain/hook-event.js';
+import { isValuedHook } from '../domain/hook-event.js';
 
 export interface HookCounts {
   /** Every hook call since start (valued and notifications). */
@@ -18,15 +18,13 @@ export interface CountedCell {
   readonly calls: number;
 }
 
-const VALUED: ReadonlySet<string> = new Set(VALUED_HOOKS);
-
 /** Totals over the cells (one per hook and generation). */
 export function sumHookCounts(cells: Iterable<CountedCell>): HookCounts {
   let hooks = 0;
   let valued = 0;
   for (const c of cells) {
     hooks += c.calls;
-    if (VALUED.has(c.hook)) valued += c.calls;
+    if (isValuedHook(c.hook)) valued += c.calls;
   }
   return { hooks, valued };
 }

@@ -20,8 +20,8 @@ import {
 } from '../../machines/client/client.step.js';
 import type { ClientEntry, StepResult } from '../actors/client-entry.js';
 import type { Registry } from '../actors/registry.js';
-import { decision, type Decision } from '../domain/decision.js';
-import { clientIdOf, type HookEvent, type NotificationEvent, type ValuedEvent } from '../domain/hook-event.js';
+import { decision, isFallback, type Decision } from '../domain/decision.js';
+import { clientIdOf, isValuedEvent, type HookEvent, type NotificationEvent, type ValuedEvent } from '../domain/hook-event.js';
 import type { ResolvedPolicy } from '../domain/policy.types.js';
 import { evaluateAcl } from '../domain/acl.js';
 import type { Dispatcher, ProviderLoaded, ProviderUnloaded } from '../edge/edge.types.js';
@@ -71,8 +71,6 @@ export class HookService implements Dispatcher {
   readonly #decisions: DecisionLog;
   readonly #writer: ClientWriter;
   readonly #recordOptions: RecordOptions;
-  /** Clients with a reload from the journal queued (after a failed durable append). */
-  readonly #reloading = new WeakSet<ClientEntry>();
 
   constructor(deps: HookServiceDeps) {
     this.#deps = deps;
@@ -93,11 +91,13 @@ export class HookService implements Dispatcher {
   }
 
   /**
-   * The edge answered a valued hook with its configured fallback (deadline passed, or deciding
-   * failed): journal what EMQX actually got, after the hook's own record (which, if it lands,
-   * holds the machine's late decision). No input, no snapshot: replay skips it.
+   * What the edge answered a valued hook (`EdgeOptions.answered`). When it was the configured
+   * fallback (deadline passed, or deciding failed), journal what EMQX actually got, beside the
+   * hook's own record (which, if it lands, holds the machine's late decision). No input, no
+   * snapshot: replay skips it.
    */
-  answeredFallback(event: ValuedEvent, d: Decision): void {
+  answered(event: ValuedEvent, d: Decision): void {
+    if (!isFallback(d)) return;
     try {
       const clientId = clientIdOf(event);
       if (clientId === '') return;
@@ -295,7 +295,7 @@ export class HookService implements Dispatcher {
       const fwd = this.#deps.forwarding;
       const version = entry.foreignVersion;
       if (fwd && version !== undefined && !forwarded) {
-        if (isValued(hook)) return fwd.decide(hook, version, deadline ?? Date.now() + 1000);
+        if (isValuedEvent(hook)) return fwd.decide(hook, version, deadline ?? Date.now() + 1000);
         fwd.notify(hook, version);
         return NO_DECISION;
       }
@@ -319,15 +319,8 @@ export class HookService implements Dispatcher {
       ack?.catch((err: unknown) => this.#deps.log.warn({ err, clientId: entry.clientId, hook: hook.type }, 'journal append failed'));
       return NO_DECISION;
     }
-    return ack === undefined
-      ? d
-      : ack.then(
-          () => d,
-          (err: unknown) => {
-            this.#reloadAfter(entry, err);
-            throw err;
-          },
-        );
+    // memory and files never conflict (only the NATS journal fences, through the writer above)
+    return ack === undefined ? d : ack.then(() => d);
   }
 
   /** The journal record of a step. */
@@ -344,21 +337,6 @@ export class HookService implements Dispatcher {
       },
       this.#recordOptions,
     );
-
-  /**
-   * A durable append that conflicted or timed out fences the client in the
-   * journal until it is loaded again (docs/EVENTS.md §3): queue that load in
-   * its mailbox (once), so the hooks behind it are journaled again and
-   * continue from the stored state instead of failing for good.
-   */
-  #reloadAfter(entry: ClientEntry, err: unknown): void {
-    if (!(err instanceof ConflictError || err instanceof AppendTimeoutError) || this.#reloading.has(entry)) return;
-    this.#reloading.add(entry);
-    void entry.enqueueTask(() => {
-      this.#reloading.delete(entry);
-      return this.#load(entry);
-    });
-  }
 
   /**
    * An operator's command (src/admin/). `plan` runs in the client's mailbox,
@@ -423,6 +401,3 @@ function connKeyOfHook(hook: HookEvent): string | undefined {
       return connKeyOf(hook.client);
   }
 }
-
-const VALUED_TYPES: ReadonlySet<string> = new Set(['client.authenticate', 'client.authorize', 'message.publish']);
-const isValued = (hook: HookEvent): hook is ValuedEvent => VALUED_TYPES.has(hook.type);

@@ -78,8 +78,9 @@ export function compileAclTopic(source: string): CompiledAclTopic {
     if ('problem' in p) return { kind: 'never', source };
     items.push(p.item);
     if (typeof p.item === 'object' && 'parts' in p.item) {
-      for (const part of p.item.parts) if (part === CLIENTID) uses |= 1;
-      else if (part === USERNAME) uses |= 2;
+      for (const part of p.item.parts)
+        if (part === CLIENTID) uses |= 1;
+        else if (part === USERNAME) uses |= 2;
     }
   }
   return { kind: 'filter', source, items, uses };
@@ -104,7 +105,9 @@ export function aclTopicProblem(source: string): { readonly message: string; rea
     const p = parseLevel(levels[i] as string);
     if ('problem' in p) return { message: p.problem, fix: p.fix };
     const item = p.item;
-    probe += (i > 0 ? '/' : '') + (typeof item === 'string' ? item : 'wild' in item ? item.wild : item.parts.map((x) => (typeof x === 'string' ? x : 'x')).join(''));
+    probe +=
+      (i > 0 ? '/' : '') +
+      (typeof item === 'string' ? item : 'wild' in item ? item.wild : item.parts.map((x) => (typeof x === 'string' ? x : 'x')).join(''));
   }
   const problem = topicFilterProblem(probe);
   if (problem) return { message: `"${source}": ${problem}`, fix: 'use a valid MQTT topic filter, e.g. "devices/${clientid}/#"' };

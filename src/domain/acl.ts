@@ -85,7 +85,14 @@ export function aclHasConditions(rules: readonly AclRule[]): boolean {
   return rules.some((r) => r.qos !== undefined || (r.retain !== undefined && r.action !== 'subscribe'));
 }
 
-function describe(verdict: 'allow' | 'deny', ruleAction: AclAction, source: string, action: string, checked: string, original: string): string {
+function describe(
+  verdict: 'allow' | 'deny',
+  ruleAction: AclAction,
+  source: string,
+  action: string,
+  checked: string,
+  original: string,
+): string {
   const via = checked === original ? '' : ` (requested as ${original})`;
   return `${verdict} ${ruleAction} "${source}" matched ${action} ${checked}${via}`;
 }

@@ -30,6 +30,10 @@ export type ReasonCode =
   | 'deadline.fallback' // our internal deadline passed: configured fallback
   | 'error.fallback'; // an internal error: configured fallback
 
+/** Whether a decision is the edge's configured fallback (not the client machine's). */
+export const isFallback = (d: { readonly reason: { readonly code: string } }): boolean =>
+  d.reason.code === 'deadline.fallback' || d.reason.code === 'error.fallback';
+
 export interface Explanation {
   readonly code: ReasonCode;
   /** Name of the policy that applied ("default" for the default policy). */

@@ -185,6 +185,12 @@ export type NotificationEvent = Exclude<HookEvent, ValuedEvent>;
 
 export const VALUED_HOOKS = ['client.authenticate', 'client.authorize', 'message.publish'] as const;
 
+const VALUED_SET: ReadonlySet<string> = new Set(VALUED_HOOKS);
+/** Whether a hook name is one of the valued hooks (a Set lookup: used on the hot path). */
+export const isValuedHook = (hook: string): boolean => VALUED_SET.has(hook);
+/** Whether a hook event is a valued one. */
+export const isValuedEvent = (event: HookEvent): event is ValuedEvent => VALUED_SET.has(event.type);
+
 /** Every hook name in our (v2/v3) spelling, in EMQX's order. */
 export const HOOK_NAMES = [
   'client.connect',

@@ -103,7 +103,7 @@ export function compilePeerhosts(entries: readonly PeerhostEntry[]): Matcher {
     const version = isIP(ip);
     if (version === 4) {
       const n = ipv4ToInt(ip);
-      for (const { net, mask } of v4) if (((n & mask) >>> 0) === net) return true;
+      for (const { net, mask } of v4) if ((n & mask) >>> 0 === net) return true;
       return hasV6 && v6.check(ip, 'ipv4');
     }
     return version === 6 && all.check(ip, 'ipv6');

@@ -14,8 +14,7 @@ import type { Rate } from './policy.types.js';
 
 /** A parse outcome naming what was wrong and how to write it instead. */
 export type UnitResult<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly message: string; readonly fix: string };
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string; readonly fix: string };
 
 const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const SIZE_UNITS: Readonly<Record<string, number>> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
@@ -83,7 +82,10 @@ export function parseRate(input: unknown, kind: 'messages' | 'bytes'): UnitResul
     count = Math.round(Number(num) * mult);
   }
   if (!Number.isSafeInteger(count) || count <= 0) {
-    return bad(`${show(input)} allows nothing`, `a rate must be more than 0; to forbid publishing use an ACL rule, e.g. { permission: deny, action: publish, topics: ["#"] }`);
+    return bad(
+      `${show(input)} allows nothing`,
+      `a rate must be more than 0; to forbid publishing use an ACL rule, e.g. { permission: deny, action: publish, topics: ["#"] }`,
+    );
   }
   const periodMs = periods * unitMs;
   if (!Number.isSafeInteger(periodMs)) return bad(`${show(input)} has too long a period`, fix);

@@ -18,7 +18,7 @@
  */
 import type { Decision } from '../domain/decision.js';
 import type { RecordHook } from '../domain/admin-command.js';
-import { VALUED_HOOKS } from '../domain/hook-event.js';
+import { isValuedHook } from '../domain/hook-event.js';
 import type { JournalError } from './journal-errors.js';
 
 /**
@@ -262,8 +262,7 @@ export interface JournalPort {
 }
 
 /** Whether a record is durable by default: a valued hook, or any record carrying a decision. */
-export const isDurableByDefault = (record: JournalRecord): boolean =>
-  record.decision !== undefined || (VALUED_HOOKS as readonly string[]).includes(record.hook);
+export const isDurableByDefault = (record: JournalRecord): boolean => record.decision !== undefined || isValuedHook(record.hook);
 
 /** The packed snapshot an append carries, packing it now if it was given as a function. */
 export const packedSnapshot = (s: AppendOptions['snapshot']): string | undefined => (typeof s === 'function' ? s() : s);

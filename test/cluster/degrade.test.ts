@@ -16,6 +16,7 @@ import { startHarness, type Harness } from '../support/in-process.js';
 import { NatsServer } from '../support/nats-server.js';
 import { emqxClient, type EmqxClient } from '../support/emqx-client.js';
 import { startServe } from '../support/process.js';
+import { sleep, until } from '../e2e/e2e-support.js';
 
 const POLICY = rateLimitedPolicy('2/s', 3);
 
@@ -23,7 +24,6 @@ const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function rig(degrade: Partial<Record<'client.authenticate' | 'client.authorize' | 'message.publish', 'local' | 'deny'>> = {}) {
   const nats = await NatsServer.start();
@@ -60,12 +60,6 @@ async function journalOf(url: string, prefix: string, clientId: string): Promise
   } finally {
     await j.close();
   }
-}
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await sleep(50);
-  return cond();
 }
 
 describe('degrade rules', () => {

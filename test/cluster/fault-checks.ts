@@ -4,6 +4,7 @@
  * (one record per answered decision, no fork, order, the rate bound), and
  * what the instances' logs say (fallbacks, degrade, traces for a report).
  */
+import { isFallback } from '../../src/domain/decision.js';
 import type { JournalEntry } from '../../src/journal/journal.js';
 import { recordKey } from '../e2e/e2e-support.js';
 import type { CallRecord } from '../support/emqx-cluster-driver.js';
@@ -34,10 +35,7 @@ const keyOf = (clientId: string, key: string | undefined): string => `${clientId
  *   fallbacks: an authorize IGNORE, or a publish deny hookwarden logged as a
  *   fallback (counted per client).
  */
-const isFallbackNote = (e: JournalEntry): boolean => {
-  const code = e.record.decision?.reason.code;
-  return code === 'deadline.fallback' || code === 'error.fallback';
-};
+const isFallbackNote = (e: JournalEntry): boolean => e.record.decision !== undefined && isFallback(e.record.decision);
 
 export function journalProblems(calls: readonly CallRecord[], entries: readonly JournalEntry[], fallbacks: Map<string, number>): string[] {
   const problems: string[] = [];

@@ -9,18 +9,12 @@
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shardOf } from '../../src/journal/client-key.js';
-import { decodeEntries } from '../../src/journal/events.js';
 import { shardStreamName } from '../../src/journal/nats-journal.js';
 import { ShardedJournal } from '../../src/journal/sharded-journal.js';
-import { META, clientinfo, message, type Who } from '../support/emqx-shapes.js';
+import type { Who } from '../support/emqx-shapes.js';
 import { startHarness, type Harness } from '../support/in-process.js';
 import { NatsServer } from '../support/nats-server.js';
-
-interface Valued {
-  type: string;
-  bool_result?: boolean;
-  message?: { headers: Record<string, string> };
-}
+import { authorizeVia, pickOf, publishVia, recordsInStream } from '../support/cluster-calls.js';
 
 const POLICY = `
 default:
@@ -57,27 +51,10 @@ afterAll(async () => {
   await server?.cleanup();
 });
 
-const pick = (): Harness => instances[Math.floor(Math.random() * instances.length)] as Harness;
-const publish = (h: Harness, w: Who, i: number) =>
-  h.client.call<Valued>('OnMessagePublish', { message: message(w, `t/${i}`, `m${i}`, 1), meta: META });
-const authorize = (h: Harness, w: Who) =>
-  h.client.call<Valued>('OnClientAuthorize', { clientinfo: clientinfo(w), type: 'PUBLISH', topic: 't/1', result: true, meta: META });
-
-/** Every record of a client in its shard stream, in stream order. */
-async function journalOf(clientId: string): Promise<{ at: number; hook: string; id: string }[]> {
-  const jsm = await nc.jetstreamManager();
-  const stream = shardStreamName(prefix, shardOf(clientId, 4));
-  const info = await jsm.streams.info(stream);
-  const out: { at: number; hook: string; id: string }[] = [];
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-    const m = await jsm.streams.getMessage(stream, { seq }).catch(() => undefined);
-    if (!m) continue;
-    for (const e of decodeEntries(new TextDecoder().decode(m.data), seq) ?? []) {
-      if (e.record.clientId === clientId) out.push({ at: e.record.at, hook: e.record.hook, id: e.id });
-    }
-  }
-  return out;
-}
+const pick = (): Harness => pickOf(instances);
+const publish = publishVia;
+const authorize = authorizeVia;
+const journalOf = (clientId: string) => recordsInStream(nc, shardStreamName(prefix, shardOf(clientId, 4)), clientId);
 
 describe('single writer per client over a sharded journal', () => {
   it('sharded cluster - random routing over 2 instances: the rate bound holds per client and the journal has one record per answer', async () => {

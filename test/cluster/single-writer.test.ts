@@ -7,11 +7,11 @@
  */
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeEntries } from '../../src/journal/events.js';
 import { streamName } from '../../src/journal/nats-journal.js';
-import { META, clientinfo, message, rateLimitedPolicy, type ValuedReply as Valued, type Who } from '../support/emqx-shapes.js';
+import { rateLimitedPolicy, type Who } from '../support/emqx-shapes.js';
 import { startHarness, type Harness } from '../support/in-process.js';
 import { NatsServer } from '../support/nats-server.js';
+import { authorizeVia, pickOf, publishVia, recordsInStream } from '../support/cluster-calls.js';
 
 const POLICY = rateLimitedPolicy('5/s', 5);
 
@@ -38,27 +38,10 @@ afterAll(async () => {
   await server?.cleanup();
 });
 
-const pick = (): Harness => instances[Math.floor(Math.random() * instances.length)] as Harness;
-const publish = (h: Harness, w: Who, i: number) =>
-  h.client.call<Valued>('OnMessagePublish', { message: message(w, `t/${i}`, `m${i}`, 1), meta: META });
-const authorize = (h: Harness, w: Who) =>
-  h.client.call<Valued>('OnClientAuthorize', { clientinfo: clientinfo(w), type: 'PUBLISH', topic: 't/1', result: true, meta: META });
-
-/** Every record of a client in journal order, with the stream sequence of its message. */
-async function journalOf(clientId: string): Promise<{ seq: number; at: number; hook: string; id: string }[]> {
-  const jsm = await nc.jetstreamManager();
-  const stream = streamName(prefix, 'JOURNAL');
-  const info = await jsm.streams.info(stream);
-  const out: { seq: number; at: number; hook: string; id: string }[] = [];
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-    const m = await jsm.streams.getMessage(stream, { seq }).catch(() => undefined);
-    if (!m) continue;
-    for (const e of decodeEntries(new TextDecoder().decode(m.data), seq) ?? []) {
-      if (e.record.clientId === clientId) out.push({ seq, at: e.record.at, hook: e.record.hook, id: e.id });
-    }
-  }
-  return out;
-}
+const pick = (): Harness => pickOf(instances);
+const publish = publishVia;
+const authorize = authorizeVia;
+const journalOf = (clientId: string) => recordsInStream(nc, streamName(prefix, 'JOURNAL'), clientId);
 
 describe('single writer per client across instances', () => {
   it('cluster - random routing: the rate bound holds over the cluster and the journal has one record per answer, in order', async () => {

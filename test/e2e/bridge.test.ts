@@ -41,9 +41,13 @@ describe('bridge through hookwarden', () => {
     const binary = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
     const answers = [];
     answers.push(await h.client.call<{ type: string }>('OnMessagePublish', { message: message(w, 'sensors/a.b/t', binary), meta: META }));
-    answers.push(await h.client.call<{ type: string }>('OnMessagePublish', { message: message(w, 'sensors/empty', Buffer.alloc(0)), meta: META }));
+    answers.push(
+      await h.client.call<{ type: string }>('OnMessagePublish', { message: message(w, 'sensors/empty', Buffer.alloc(0)), meta: META }),
+    );
     answers.push(await h.client.call<{ type: string }>('OnMessagePublish', { message: message(w, 'sensors/dropped', 'no'), meta: META }));
-    answers.push(await h.client.call<{ type: string }>('OnMessagePublish', { message: message({ clientid: 'dev-2' }, 'other/t', 'x'), meta: META }));
+    answers.push(
+      await h.client.call<{ type: string }>('OnMessagePublish', { message: message({ clientid: 'dev-2' }, 'other/t', 'x'), meta: META }),
+    );
     expect(answers.map((a) => a.type)).toEqual(['IGNORE', 'IGNORE', 'STOP_AND_RETURN', 'IGNORE']);
     for (let i = 0; i < 50 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 200));

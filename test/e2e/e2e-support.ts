@@ -45,6 +45,13 @@ export function workDir(tag: string): { dir: string; policyFile: string; cleanup
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Poll `cond` every 50 ms until it holds or `timeoutMs` passed; its last value. */
+export async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (!cond() && Date.now() < end) await sleep(50);
+  return cond();
+}
+
 /** One hook call of a client's script. */
 export interface Step {
   readonly hook: HookName;

@@ -13,7 +13,7 @@ import { clientKey } from '../../src/journal/client-key.js';
 import { loadSchemas, validate } from '../journal/json-schema-lite.js';
 import { NatsServer } from '../support/nats-server.js';
 import { startServe, type Hookwarden } from '../support/process.js';
-import { BURST, Driver, connectSteps, sleep, steps, stopChild, workDir, type Step } from './e2e-support.js';
+import { BURST, Driver, connectSteps, sleep, steps, stopChild, until, workDir, type Step } from './e2e-support.js';
 
 const schemas = loadSchemas(fileURLToPath(new URL('../../schemas', import.meta.url)));
 
@@ -85,12 +85,6 @@ const shape = (ev: FeedEvent): string => {
   const kind = ev.type.replace(/^io\.hookwarden\./, '').replace(/\.v1$/, '');
   return kind.startsWith('decision.') ? `${kind} ${ev.data.decision?.reason.code}` : kind;
 };
-
-async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (!cond() && Date.now() < end) await sleep(50);
-  return cond();
-}
 
 describe('feed (end to end)', () => {
   it('feed e2e - a NATS subscriber sees one client’s connect → publish → disconnect in order, on five-token subjects, decisions with their reason codes', async () => {

@@ -6,6 +6,7 @@
  * journal must hold each call at most once, in order, and keep appending.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { isFallback } from '../../src/domain/decision.js';
 import type { JournalEntry } from '../../src/journal/journal.js';
 import { openJournal } from '../../src/journal/open-journal.js';
 import { NatsServer } from '../support/nats-server.js';
@@ -128,7 +129,7 @@ function journalProblems(answers: readonly Answer[], all: readonly JournalEntry[
   const byKey = new Map<string, JournalEntry[]>();
   // a fallback answer is journaled as its own record (docs/EVENTS.md §3): kept apart from the hook's record
   const notes = new Map<string, JournalEntry>();
-  const isNote = (e: JournalEntry): boolean => ['deadline.fallback', 'error.fallback'].includes(e.record.decision?.reason.code ?? '');
+  const isNote = (e: JournalEntry): boolean => e.record.decision !== undefined && isFallback(e.record.decision);
   for (const e of all) {
     const k = recordKey(e);
     if (k !== undefined && isNote(e)) notes.set(`${e.record.clientId}|${k}`, e);
